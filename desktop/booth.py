@@ -1,0 +1,124 @@
+"""The booth service: one object that wires store, server client, sync and recovery.
+
+The UI (and the headless demo) talk to this; it owns the lifetime of the background
+threads and exposes the operations an attendant triggers.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from desktop.client import ServerClient
+from desktop.config import BoothConfig
+from desktop.domain import (
+    Outcome,
+    OutcomeKind,
+    PaymentMethod,
+    PlateRead,
+    ReadSource,
+    RecoveryNotice,
+)
+from desktop.plates import normalize
+from desktop.recovery import RecoveryService
+from desktop.store import Store
+from desktop.sync import SyncStatus, SyncWorker
+
+log = logging.getLogger(__name__)
+
+DATABASE_FILE = "booth.sqlite3"
+
+
+class BoothService:
+    """The booth core for one booth: decide on reads, record outcomes, keep in sync."""
+
+    def __init__(
+        self,
+        *,
+        booth_id: str,
+        store: Store,
+        client: ServerClient,
+        sync: SyncWorker,
+        recovery: RecoveryService,
+    ) -> None:
+        self.booth_id = booth_id
+        self.store = store
+        self.client = client
+        self.sync = sync
+        self.recovery = recovery
+
+    @classmethod
+    def from_config(cls, config: BoothConfig, *, data_dir: Path | None = None) -> BoothService:
+        """Build a booth from its configuration (the database lives in the data folder)."""
+        if config.booth.token is None:
+            raise ValueError(
+                "the booth has no server token: set RECOUP_BOOTH__TOKEN in its environment"
+            )
+        folder = Path(data_dir or config.data_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        store = Store(folder / DATABASE_FILE)
+        client = ServerClient(
+            str(config.server.url),
+            config.booth.token.get_secret_value(),
+            booth_id=config.booth.id,
+            connect_timeout_s=config.server.connect_timeout_s,
+            read_timeout_s=config.server.read_timeout_s,
+            verify_tls=config.server.verify_tls,
+            ca_bundle=config.server.ca_bundle,
+        )
+        sync = SyncWorker(
+            store, client, interval_s=config.sync.interval_s, page_size=config.sync.page_size
+        )
+        recovery = RecoveryService(
+            store,
+            client,
+            deadline_s=config.recovery.history_deadline_s,
+            cooldown_s=config.recovery.notice_cooldown_s,
+            attendant=config.booth.attendant,
+            on_outcome_queued=sync.wake,
+        )
+        return cls(
+            booth_id=config.booth.id, store=store, client=client, sync=sync, recovery=recovery
+        )
+
+    def start(self) -> None:
+        """Start background sync."""
+        self.sync.start()
+
+    def stop(self) -> None:
+        """Stop background work and close the database."""
+        self.sync.stop()
+        self.recovery.close()
+        self.client.close()
+        self.store.close()
+
+    def check(self, read: PlateRead) -> RecoveryNotice | None:
+        """Decide on a plate read (camera or manual)."""
+        return self.recovery.check(read)
+
+    def check_plate(
+        self, text: str, lane: str, *, source: ReadSource = "manual", confidence: float = 1.0
+    ) -> RecoveryNotice | None:
+        """Normalize typed or recognized text and decide on it; None when nothing is owed."""
+        plate = normalize(text)
+        if not plate:
+            raise ValueError(f"{text!r} has no letters or digits")
+        return self.check(PlateRead(plate=plate, lane=lane, source=source, confidence=confidence))
+
+    def record_outcome(
+        self,
+        notice: RecoveryNotice,
+        kind: OutcomeKind,
+        *,
+        method: PaymentMethod | None = None,
+        reason: str | None = None,
+        reference: str | None = None,
+    ) -> Outcome:
+        """Record what happened after a notice; the server receives it through the outbox."""
+        return self.recovery.record_outcome(
+            notice, kind, method=method, reason=reason, reference=reference
+        )
+
+    def sync_now(self) -> SyncStatus:
+        """Run one sync round on the caller's thread (used by the demo and tests)."""
+        return self.sync.sync_once()

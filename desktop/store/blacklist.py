@@ -1,0 +1,266 @@
+"""The local blacklist cache: change pages, full resyncs, and three-tier lookup.
+
+Every entry row carries its plate (primary key, the *exact* tier) and the plate's
+equivalence key (indexed, the *OCR-equivalent* tier). ``blacklist_near_keys`` holds
+every one-character deletion of each equivalence key, so a read's own deletion keys
+find every listed plate within one edit (the *near* tier) with index seeks only.
+Candidates are then confirmed with :func:`desktop.plates.match`; only confirmed hits
+have their JSON payload decoded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, union
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from desktop.domain import BlacklistChange, BlacklistEntry
+from desktop.plates import (
+    NEAR_MATCH_MIN_LENGTH,
+    PlateMatch,
+    deletion_keys,
+    equivalence_key,
+    match,
+    normalize,
+)
+from desktop.store.database import UnitOfWork
+from desktop.store.models import BlacklistEntryRow, BlacklistNearKeyRow
+from desktop.store.sync_state import CURSOR_KEY, LAST_SYNC_KEY, read_value, write_value
+from desktop.store.times import from_db_time, to_db_time
+
+logger = logging.getLogger(__name__)
+
+# Rows per executemany during a full resync: big enough to amortize, small enough that
+# a lazily fetched snapshot never sits in memory whole.
+RESYNC_BATCH = 5_000
+
+_entries = BlacklistEntryRow.__table__
+_near = BlacklistNearKeyRow.__table__
+
+_upsert_statement = sqlite_insert(_entries)
+UPSERT_ENTRY = _upsert_statement.on_conflict_do_update(
+    index_elements=[_entries.c.plate],
+    set_={
+        column.name: _upsert_statement.excluded[column.name]
+        for column in _entries.c
+        if not column.primary_key
+    },
+)
+INSERT_NEAR_KEYS = insert(_near).prefix_with("OR IGNORE")
+DELETE_NEAR_KEY = delete(_near).where(
+    _near.c.key == bindparam("b_key"), _near.c.plate == bindparam("b_plate")
+)
+DELETE_ENTRY = delete(_entries).where(_entries.c.plate == bindparam("b_plate"))
+SELECT_KEY = select(_entries.c.equivalence_key).where(_entries.c.plate == bindparam("b_plate"))
+SELECT_ENTRY = select(_entries.c.seq, _entries.c.payload).where(
+    _entries.c.plate == bindparam("b_plate")
+)
+# One round trip for the candidates of all three tiers; each branch is an index seek.
+SELECT_CANDIDATES = union(
+    select(_entries.c.plate).where(_entries.c.plate == bindparam("b_plate")),
+    select(_entries.c.plate).where(_entries.c.equivalence_key == bindparam("b_key")),
+    select(_near.c.plate).where(_near.c.key.in_(bindparam("b_near_keys", expanding=True))),
+)
+SELECT_CONFIRMED = select(_entries.c.plate, _entries.c.seq, _entries.c.payload).where(
+    _entries.c.plate.in_(bindparam("b_plates", expanding=True))
+)
+COUNT_ENTRIES = select(func.count()).select_from(_entries)
+
+
+@dataclass(frozen=True)
+class CacheHit:
+    """A cached entry that matches a read, with how it matched and its change seq."""
+
+    entry: BlacklistEntry
+    match: PlateMatch
+    seq: int
+
+
+def entry_row(entry: BlacklistEntry, seq: int) -> dict[str, Any]:
+    """The ``blacklist_entries`` row for an entry (the one place rows are built)."""
+    return {
+        "plate": entry.plate,
+        "equivalence_key": equivalence_key(entry.plate),
+        "status": entry.status.value,
+        "unpaid_cents": entry.unpaid_cents,
+        "currency": entry.currency,
+        "seq": seq,
+        "updated_at": to_db_time(entry.updated_at),
+        "payload": entry.model_dump_json(),
+    }
+
+
+def near_key_rows(plate: str, key: str) -> list[dict[str, str]]:
+    """The ``blacklist_near_keys`` rows for a listed plate with equivalence key ``key``."""
+    return [{"key": near, "plate": plate} for near in deletion_keys(key)]
+
+
+def near_query_keys(read: str) -> list[str]:
+    """The deletion keys a normalized read is looked up with (none when too short)."""
+    if len(read) < NEAR_MATCH_MIN_LENGTH:
+        return []
+    return sorted(deletion_keys(equivalence_key(read)))
+
+
+class BlacklistCache:
+    """The booth's copy of the server blacklist and its sync cursor."""
+
+    def __init__(self, engine: Engine, units: UnitOfWork) -> None:
+        self._engine = engine
+        self._units = units
+
+    # -- writes -------------------------------------------------------------------------
+
+    def apply_changes(self, changes: Iterable[BlacklistChange], cursor: int) -> int:
+        """Apply a page of changes and store ``cursor``, all in one transaction.
+
+        Changes at or below the stored cursor were applied before (a replayed page) and
+        are skipped; the cursor never moves backwards. Returns how many were applied.
+        """
+        applied = 0
+        with self._units.write() as session:
+            connection = session.connection()
+            current = _read_cursor(connection)
+            for change in changes:
+                if change.seq <= current:
+                    continue
+                if change.action == "upsert":
+                    if change.entry is None:
+                        raise ValueError(f"upsert change {change.seq} carries no entry")
+                    _upsert(connection, change.entry, change.seq)
+                else:
+                    _remove(connection, change.plate)
+                applied += 1
+            write_value(connection, CURSOR_KEY, str(max(current, cursor)))
+        logger.debug("applied %d blacklist changes, cursor %d", applied, cursor)
+        return applied
+
+    def replace_all(self, entries: Iterable[BlacklistEntry], cursor: int) -> int:
+        """Replace the whole cache with ``entries`` and set ``cursor``, in one transaction.
+
+        ``entries`` is consumed inside the transaction (it may fetch pages lazily); if it
+        raises, nothing changes. Each entry's seq is ``cursor`` (the snapshot's
+        ``as_of_seq``). Returns the number of entries stored.
+        """
+        count = 0
+        with self._units.write() as session:
+            connection = session.connection()
+            connection.execute(delete(_near))
+            connection.execute(delete(_entries))
+            entry_rows: list[dict[str, Any]] = []
+            key_rows: list[dict[str, str]] = []
+            for entry in entries:
+                row = entry_row(entry, cursor)
+                entry_rows.append(row)
+                key_rows.extend(near_key_rows(row["plate"], row["equivalence_key"]))
+                if len(entry_rows) >= RESYNC_BATCH:
+                    count += _flush(connection, entry_rows, key_rows)
+            count += _flush(connection, entry_rows, key_rows)
+            write_value(connection, CURSOR_KEY, str(cursor))
+        logger.info("blacklist cache replaced: %d entries, cursor %d", count, cursor)
+        return count
+
+    def record_sync(self, at: datetime) -> None:
+        """Remember when the cache was last brought up to date with the server."""
+        with self._units.write() as session:
+            write_value(session.connection(), LAST_SYNC_KEY, to_db_time(at))
+
+    # -- reads --------------------------------------------------------------------------
+
+    def cursor(self) -> int:
+        """The seq of the last change applied (0 when never synced)."""
+        with self._engine.connect() as connection:
+            return _read_cursor(connection)
+
+    def last_synced_at(self) -> datetime | None:
+        """When :meth:`record_sync` was last called, or None."""
+        with self._engine.connect() as connection:
+            value = read_value(connection, LAST_SYNC_KEY)
+        return None if value is None else from_db_time(value)
+
+    def count(self) -> int:
+        """How many entries the cache holds."""
+        with self._engine.connect() as connection:
+            return int(connection.execute(COUNT_ENTRIES).scalar_one())
+
+    def get(self, plate: str) -> BlacklistEntry | None:
+        """The cached entry for exactly this plate, or None."""
+        with self._engine.connect() as connection:
+            row = connection.execute(SELECT_ENTRY, {"b_plate": normalize(plate)}).first()
+        return None if row is None else BlacklistEntry.model_validate_json(row.payload)
+
+    def lookup(self, read_plate: str) -> list[CacheHit]:
+        """Every cached entry that matches a read in any tier, strongest tier first."""
+        read = normalize(read_plate)
+        if not read:
+            return []
+        parameters = {
+            "b_plate": read,
+            "b_key": equivalence_key(read),
+            "b_near_keys": near_query_keys(read),
+        }
+        # Core on a plain connection, not ORM objects: this is the booth's hot path.
+        with self._engine.connect() as connection:
+            candidates = connection.execute(SELECT_CANDIDATES, parameters).scalars().all()
+            matches = {
+                listed: found
+                for listed in candidates
+                if (found := match(read, listed)) is not None
+            }
+            if not matches:
+                return []
+            rows = connection.execute(SELECT_CONFIRMED, {"b_plates": list(matches)}).all()
+        hits = [
+            CacheHit(BlacklistEntry.model_validate_json(row.payload), matches[row.plate], row.seq)
+            for row in rows
+        ]
+        hits.sort(key=lambda hit: (hit.match.tier, hit.match.listed))
+        return hits
+
+
+def _read_cursor(connection: Connection) -> int:
+    value = read_value(connection, CURSOR_KEY)
+    return 0 if value is None else int(value)
+
+
+def _upsert(connection: Connection, entry: BlacklistEntry, seq: int) -> None:
+    row = entry_row(entry, seq)
+    old_key = connection.execute(SELECT_KEY, {"b_plate": row["plate"]}).scalar_one_or_none()
+    if old_key is not None and old_key != row["equivalence_key"]:
+        _delete_near_keys(connection, row["plate"], old_key)
+    connection.execute(UPSERT_ENTRY, row)
+    if old_key != row["equivalence_key"]:
+        connection.execute(INSERT_NEAR_KEYS, near_key_rows(row["plate"], row["equivalence_key"]))
+
+
+def _remove(connection: Connection, plate: str) -> None:
+    old_key = connection.execute(SELECT_KEY, {"b_plate": plate}).scalar_one_or_none()
+    if old_key is None:
+        return
+    _delete_near_keys(connection, plate, old_key)
+    connection.execute(DELETE_ENTRY, {"b_plate": plate})
+
+
+def _delete_near_keys(connection: Connection, plate: str, key: str) -> None:
+    # By (key, plate) primary key, from the stored key: the table has no index on plate.
+    connection.execute(
+        DELETE_NEAR_KEY, [{"b_key": near, "b_plate": plate} for near in deletion_keys(key)]
+    )
+
+
+def _flush(
+    connection: Connection, entry_rows: list[dict[str, Any]], key_rows: list[dict[str, str]]
+) -> int:
+    count = len(entry_rows)
+    if entry_rows:
+        connection.execute(UPSERT_ENTRY, entry_rows)
+        key_rows.sort(key=lambda row: row["key"])  # sorted inserts touch fewer pages
+        connection.execute(INSERT_NEAR_KEYS, key_rows)
+    entry_rows.clear()
+    key_rows.clear()
+    return count

@@ -1,0 +1,245 @@
+"""The sync worker: keeps the blacklist cache current and delivers the outbox.
+
+One background thread. Each round pulls blacklist changes since the stored cursor (or
+resyncs in full when the server says the cursor is too old), then pushes outbox rows in
+order. The server being down is normal: the round ends, the status says offline since
+when, and the next round retries. Nothing in the outbox is dropped unless the server
+refuses it for good (a 4xx), and then it is kept as dead for inspection.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from desktop.client import (
+    MalformedResponse,
+    ResyncRequired,
+    ServerClient,
+    ServerRejected,
+    ServerUnavailable,
+)
+from desktop.domain import BlacklistEntry, utc_now
+from desktop.store import OutboxItem, Store
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+RETRY_BACKOFF_MIN_S = 2.0
+RETRY_BACKOFF_MAX_S = 300.0
+OUTBOX_BATCH = 50
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the booth knows about its link to the server, for the status bar."""
+
+    online: bool | None = None  # None until the first round
+    offline_since: datetime | None = None
+    last_sync_at: datetime | None = None
+    cache_entries: int = 0
+    cursor: int = 0
+    outbox_pending: int = 0
+    outbox_dead: int = 0
+    last_error: str = ""
+
+
+class SyncWorker:
+    """Pulls blacklist changes and pushes the outbox, on a timer or when woken."""
+
+    def __init__(
+        self,
+        store: Store,
+        client: ServerClient,
+        *,
+        interval_s: float = 15.0,
+        page_size: int = 500,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._store = store
+        self._client = client
+        self._interval_s = interval_s
+        self._page_size = page_size
+        self._clock = clock
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._round_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._listeners: list[Callable[[SyncStatus], None]] = []
+        self._status = SyncStatus()
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the background thread (one round at once, then every interval)."""
+        if self._thread is not None:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="sync", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Ask the thread to finish its round and wait for it."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def wake(self) -> None:
+        """Run a round now instead of at the next interval (e.g. an outcome was queued)."""
+        self._wake.set()
+
+    def add_listener(self, listener: Callable[[SyncStatus], None]) -> None:
+        """Call ``listener`` with the new status after every round (from the sync thread)."""
+        self._listeners.append(listener)
+
+    @property
+    def status(self) -> SyncStatus:
+        return self._status
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.sync_once()
+            except Exception:
+                log.exception("sync round failed")
+            self._wake.wait(self._interval_s)
+            self._wake.clear()
+
+    # -- one round ------------------------------------------------------------------
+
+    def sync_once(self) -> SyncStatus:
+        """Push the outbox and pull changes once; returns the status after the round."""
+        with self._round_lock:
+            error = ""
+            try:
+                if self._status.online is False:
+                    # Deliveries back off while the server is away; try them at once.
+                    self._store.outbox.retry_all_now()
+                # Push first, so the changes an outcome causes come back in this round.
+                self._push()
+                self._pull()
+            except ServerUnavailable as exc:
+                error = str(exc)
+            except MalformedResponse as exc:
+                error = f"malformed answer from the server: {exc}"
+            except ServerRejected as exc:
+                error = f"server refused the booth: {exc}"
+            self._publish(error)
+            return self._status
+
+    def _publish(self, error: str) -> None:
+        now = self._clock()
+        previous = self._status
+        online = not error
+        counts = self._store.outbox.counts()
+        status = replace(
+            previous,
+            online=online,
+            offline_since=None if online else (previous.offline_since or now),
+            last_sync_at=now if online else previous.last_sync_at,
+            cache_entries=self._store.blacklist.count(),
+            cursor=self._store.blacklist.cursor(),
+            outbox_pending=counts.get("pending", 0),
+            outbox_dead=counts.get("dead", 0),
+            last_error=error,
+        )
+        if online and previous.online is False:
+            log.info("server reachable again")
+        elif not online and previous.online is not False:
+            log.warning("%s; the booth decides from its cache", error)
+        self._status = status
+        for listener in list(self._listeners):
+            try:
+                listener(status)
+            except Exception:
+                log.exception("sync status listener failed")
+
+    # -- pull -----------------------------------------------------------------------
+
+    def _pull(self) -> None:
+        cache = self._store.blacklist
+        resynced = False
+        while True:
+            since = cache.cursor()
+            try:
+                page = self._client.blacklist_changes(since, self._page_size)
+            except ResyncRequired as exc:
+                if resynced:
+                    raise MalformedResponse(
+                        "server asks for a resync again right after one"
+                    ) from exc
+                log.warning(
+                    "cursor %d too old for the server (latest %d): full resync",
+                    since,
+                    exc.latest_seq,
+                )
+                self._resync()
+                resynced = True
+                continue
+            cache.apply_changes(list(page.changes), page.next_since)
+            if not page.has_more:
+                break
+        cache.record_sync(self._clock())
+
+    def _resync(self) -> None:
+        first = self._client.blacklist_snapshot(None, self._page_size)
+
+        def entries() -> Iterator[BlacklistEntry]:
+            page = first
+            yield from page.entries
+            while page.has_more:
+                page = self._client.blacklist_snapshot(page.next_after, self._page_size)
+                yield from page.entries
+
+        # One transaction: a failure on a later page leaves the old cache in place.
+        self._store.blacklist.replace_all(entries(), first.as_of_seq)
+        log.info(
+            "full resync done: %d entries as of seq %d",
+            self._store.blacklist.count(),
+            first.as_of_seq,
+        )
+
+    # -- push -----------------------------------------------------------------------
+
+    def _push(self) -> None:
+        outbox = self._store.outbox
+        while not self._stopping.is_set():
+            due = outbox.due(self._clock(), OUTBOX_BATCH)
+            if not due:
+                return
+            for item in due:
+                self._deliver(item)
+
+    def _deliver(self, item: OutboxItem) -> None:
+        outbox = self._store.outbox
+        try:
+            if item.kind == "outcome":
+                status, answer = self._client.post_outcome(item.payload)
+                response = {"http_status": status, **answer.model_dump(mode="json")}
+                if answer.status == "already_paid":
+                    log.warning(
+                        "outcome %s: %s", item.key, answer.message or "sessions already paid"
+                    )
+            else:
+                answer = self._client.report_read(item.payload)
+                response = answer.model_dump(mode="json")
+        except ServerRejected as exc:
+            log.error("server refused %s %s for good: %s", item.kind, item.key, exc)
+            outbox.mark_dead(item.id, str(exc))
+            return
+        except (ServerUnavailable, MalformedResponse) as exc:
+            retry_at = self._clock() + timedelta(seconds=backoff_s(item.attempts))
+            outbox.mark_failed(item.id, str(exc), retry_at)
+            raise
+        outbox.mark_delivered(item.id, response)
+
+
+def backoff_s(attempts: int) -> float:
+    """Delay before the next delivery attempt after ``attempts`` failed ones."""
+    return min(RETRY_BACKOFF_MAX_S, RETRY_BACKOFF_MIN_S * (2 ** min(attempts, 16)))

@@ -1,0 +1,1 @@
+"""Recoup reference operator server (FastAPI + SQLAlchemy); never imports desktop or ui."""

@@ -1,0 +1,56 @@
+"""The FastAPI application of the reference operator server."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from server.config import ServerSettings
+from server.db import make_engine, make_session_factory
+from server.limits import BodySizeLimit
+from server.migrate import upgrade_to_head
+from server.routes import blacklist, outcomes, ping, reads, vehicles
+from server.schemas import ErrorOut
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: ServerSettings) -> FastAPI:
+    """Build the app: migrate the database to head, mount the routers under ``/api/v1``.
+
+    ``app.state`` holds ``settings``, ``engine`` and ``session_factory``; the engine is
+    disposed when the app shuts down.
+    """
+    engine = make_engine(settings.database_url)
+    upgrade_to_head(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Recoup reference server",
+        version="1",
+        description="Parking history, blacklist feed, plate reads and recovery outcomes.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    api = APIRouter(
+        prefix=API_PREFIX,
+        responses={401: {"model": ErrorOut, "description": "missing or unknown booth token"}},
+    )
+    for module in (ping, vehicles, blacklist, reads, outcomes):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

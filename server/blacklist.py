@@ -1,0 +1,163 @@
+"""The blacklist and its append-only change feed (sequence allocation, pruning).
+
+Every change takes the single ``server_state`` row ``FOR UPDATE`` first and keeps that
+lock until the transaction commits, so sequence numbers become visible strictly in
+order: a booth that has read ``since=N`` can never miss a change committed later with a
+smaller seq. On SQLite every write transaction is ``BEGIN IMMEDIATE``, which serializes
+writers the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from server.db import utcnow
+from server.models import STATE_ROW_ID, BlacklistChange, BlacklistEntry, ServerState
+from server.schemas import EntryOut
+from server.vehicles import open_sessions, session_out, sessions_for_plate, vehicle_status
+
+logger = logging.getLogger(__name__)
+
+
+def read_state(session: Session) -> ServerState:
+    """The counter row, without locking it."""
+    return session.execute(
+        select(ServerState).where(ServerState.id == STATE_ROW_ID)
+    ).scalar_one()
+
+
+def lock_state(session: Session) -> ServerState:
+    """The counter row, locked until this transaction ends (serializes feed writers)."""
+    return session.execute(
+        select(ServerState)
+        .where(ServerState.id == STATE_ROW_ID)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def append_change(
+    session: Session, *, state: ServerState, plate: str, action: str,
+    entry: dict[str, Any] | None,
+) -> int:
+    """Append one change with the next seq; ``state`` must come from ``lock_state``."""
+    state.latest_seq += 1
+    session.add(
+        BlacklistChange(seq=state.latest_seq, plate=plate, action=action, entry=entry)
+    )
+    return state.latest_seq
+
+
+def refresh_entry(
+    session: Session, *, plate: str, currency: str, now: datetime | None = None,
+    keep: int | None = None,
+) -> BlacklistEntry | None:
+    """Recompute ``plate``'s entry from its sessions; append a change only if it changed.
+
+    No open (unpaid or disputed) session left: the entry is removed (a ``remove``
+    change). Otherwise it is created or updated (an ``upsert`` change) when its status,
+    amount or sessions differ from what was last published. Returns the entry or None.
+    ``keep`` prunes the change log to that many rows afterwards.
+    """
+    state = lock_state(session)
+    rows = sessions_for_plate(session, plate=plate)
+    owing = open_sessions(rows)
+    existing = session.get(BlacklistEntry, plate, populate_existing=True)
+    if not owing:
+        if existing is None:
+            return None
+        session.delete(existing)
+        seq = append_change(session, state=state, plate=plate, action="remove", entry=None)
+        logger.info("blacklist remove %s seq=%d", plate, seq)
+        _maybe_prune(session, state=state, keep=keep)
+        return None
+    status = vehicle_status(rows)
+    unpaid = sum(row.unpaid_cents for row in owing)
+    content = {
+        "plate": plate,
+        "status": status,
+        "unpaid_cents": unpaid,
+        "currency": currency,
+        "sessions": [session_out(row).model_dump(mode="json") for row in owing],
+    }
+    if existing is not None and _without_time(existing.entry) == content:
+        return existing
+    stamp = now or utcnow()
+    entry_json = EntryOut.model_validate({**content, "updated_at": stamp}).model_dump(
+        mode="json"
+    )
+    seq = append_change(session, state=state, plate=plate, action="upsert", entry=entry_json)
+    if existing is None:
+        existing = BlacklistEntry(plate=plate)
+        session.add(existing)
+    existing.status = status
+    existing.unpaid_cents = unpaid
+    existing.updated_at = stamp
+    existing.last_seq = seq
+    existing.entry = entry_json
+    logger.info("blacklist upsert %s status=%s unpaid=%d seq=%d", plate, status, unpaid, seq)
+    _maybe_prune(session, state=state, keep=keep)
+    return existing
+
+
+def _without_time(entry: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in entry.items() if key != "updated_at"}
+
+
+def _maybe_prune(session: Session, *, state: ServerState, keep: int | None) -> None:
+    # Seqs are allocated without gaps, so latest - pruned is the number of stored rows.
+    if keep is not None and state.latest_seq - state.pruned_seq > keep:
+        session.flush()
+        prune_change_log(session, keep=keep)
+
+
+def prune_change_log(session: Session, *, keep: int) -> int:
+    """Delete all but the newest ``keep`` change rows; raise the pruned watermark.
+
+    Booths whose cursor is below the watermark get 410 ``resync_required``. Returns the
+    number of rows deleted. The caller commits.
+    """
+    if keep < 0:
+        raise ValueError("keep must be >= 0")
+    state = lock_state(session)
+    session.flush()
+    cutoff = state.latest_seq - keep
+    if cutoff <= state.pruned_seq:
+        return 0
+    result = session.execute(delete(BlacklistChange).where(BlacklistChange.seq <= cutoff))
+    state.pruned_seq = cutoff
+    deleted = int(getattr(result, "rowcount", 0) or 0)
+    logger.info("pruned %d blacklist changes up to seq %d", deleted, cutoff)
+    return deleted
+
+
+def changes_after(session: Session, *, since: int, limit: int) -> list[BlacklistChange]:
+    """Up to ``limit`` changes with seq > ``since``, in seq order."""
+    query = (
+        select(BlacklistChange)
+        .where(BlacklistChange.seq > since)
+        .order_by(BlacklistChange.seq)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def entries_after(session: Session, *, after: str, limit: int) -> list[BlacklistEntry]:
+    """Up to ``limit`` entries whose plate sorts after ``after``, in plate order."""
+    query = (
+        select(BlacklistEntry)
+        .where(BlacklistEntry.plate > after)
+        .order_by(BlacklistEntry.plate)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def change_count(session: Session) -> int:
+    """How many change rows are stored (for tests and diagnostics)."""
+    return int(session.scalar(select(func.count()).select_from(BlacklistChange)) or 0)

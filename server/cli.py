@@ -1,0 +1,101 @@
+"""Run the reference server: in the foreground (``serve``) or in a thread (``ServerThread``)."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+import uvicorn
+from fastapi import FastAPI
+
+from server.app import create_app
+from server.config import ServerSettings
+from server.seed import seed_demo as seed_demo_data
+
+logger = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 15.0
+POLL_S = 0.01
+
+
+def build_app(settings: ServerSettings, *, seed_demo: bool = False) -> FastAPI:
+    """``create_app`` plus, when asked, the idempotent demo data."""
+    app = create_app(settings)
+    if seed_demo:
+        with app.state.session_factory() as session:
+            seed_demo_data(session, currency=settings.currency)
+    return app
+
+
+def serve(host: str, port: int, database_url: str, seed_demo: bool) -> None:
+    """Serve the API on ``host:port`` until interrupted (Ctrl+C)."""
+    settings = ServerSettings(database_url=database_url)
+    app = build_app(settings, seed_demo=seed_demo)
+    logger.info("Recoup reference server on http://%s:%d/api/v1", host, port)
+    uvicorn.run(app, host=host, port=port, log_level="info", ws="none", lifespan="on")
+
+
+class ServerThread:
+    """The server on a background thread (demo and tests); port 0 picks a free port."""
+
+    def __init__(
+        self, settings: ServerSettings | None = None, *, database_url: str | None = None,
+        host: str = "127.0.0.1", port: int = 0, seed_demo: bool = False,
+    ) -> None:
+        """Build the app (migrating the database) and bind the socket; ``start`` serves.
+
+        Pass either full ``settings`` or just a ``database_url``.
+        """
+        if settings is None:
+            if database_url is None:
+                raise TypeError("ServerThread needs settings or a database_url")
+            settings = ServerSettings(database_url=database_url)
+        elif database_url is not None:
+            settings = settings.model_copy(update={"database_url": database_url})
+        self.app = build_app(settings, seed_demo=seed_demo)
+        self._host = host
+        self._socket = socket.create_server((host, port))
+        self._port = self._socket.getsockname()[1]
+        config = uvicorn.Config(
+            self.app, log_config=None, log_level="warning", ws="none", lifespan="on",
+            access_log=False,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]},
+            name="recoup-server", daemon=True,
+        )
+
+    @property
+    def url(self) -> str:
+        """Base URL of the server, e.g. ``http://127.0.0.1:54321`` (API under /api/v1)."""
+        return f"http://{self._host}:{self._port}"
+
+    def start(self) -> None:
+        """Start serving and wait until uvicorn reports it has started."""
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("server thread died while starting")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("server did not start in time")
+            time.sleep(POLL_S)
+        logger.info("reference server thread at %s", self.url)
+
+    def stop(self) -> None:
+        """Ask uvicorn to exit and wait for the thread; the socket is closed."""
+        self._server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(timeout=START_TIMEOUT_S)
+        self._socket.close()
+
+    def __enter__(self) -> ServerThread:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,38 @@
+"""Typed settings of the reference operator server (environment prefix ``RECOUP_SERVER_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServerSettings(BaseSettings):
+    """Settings of the reference server; every field can come from ``RECOUP_SERVER_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="RECOUP_SERVER_", extra="forbid")
+
+    database_url: str = Field(
+        default="sqlite:///recoup-server.sqlite3",
+        description=(
+            "SQLAlchemy database URL: 'sqlite:///path/to/file.sqlite3' or "
+            "'postgresql+psycopg://user:password@host:5432/dbname'."
+        ),
+    )
+    currency: str = Field(
+        default="USD",
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 currency code of every amount the server reports.",
+    )
+    change_log_keep: int = Field(
+        default=100_000,
+        ge=1,
+        description=(
+            "How many blacklist change rows to keep; older ones are pruned and booths "
+            "whose cursor is older get 410 resync_required."
+        ),
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Largest accepted request body in bytes; larger bodies get 413.",
+    )

@@ -1,0 +1,1 @@
+"""Alembic migrations of the reference server (applied by ``server.migrate``)."""

@@ -1,0 +1,169 @@
+"""Database tables of the reference server."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db import Base, UTCDateTime, utcnow
+
+SESSION_STATUSES = ("unpaid", "paid", "disputed", "waived")
+ENTRY_STATUSES = ("active", "disputed")
+CHANGE_ACTIONS = ("upsert", "remove")
+STATE_ROW_ID = 1
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Lot(Base):
+    """A car park run by the operator."""
+
+    __tablename__ = "lots"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Booth(Base):
+    """An exit booth; only the SHA-256 hex digest of its bearer token is stored."""
+
+    __tablename__ = "booths"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    lot_id: Mapped[str | None] = mapped_column(ForeignKey("lots.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ParkingSession(Base):
+    """One stay of a vehicle in a lot, with its fee and what was paid."""
+
+    __tablename__ = "parking_sessions"
+    __table_args__ = (
+        CheckConstraint(_in("status", SESSION_STATUSES), name="ck_parking_sessions_status"),
+        CheckConstraint("fee_cents >= 0 AND paid_cents >= 0", name="ck_parking_sessions_cents"),
+        Index("ix_parking_sessions_plate", "plate"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plate: Mapped[str] = mapped_column(String(32))
+    lot_id: Mapped[str] = mapped_column(ForeignKey("lots.id"))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    exited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fee_cents: Mapped[int] = mapped_column(Integer)
+    paid_cents: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="unpaid")
+
+    lot: Mapped[Lot] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def unpaid_cents(self) -> int:
+        """What is still owed on this session (0 once paid or waived)."""
+        if self.status in ("unpaid", "disputed"):
+            return max(self.fee_cents - self.paid_cents, 0)
+        return 0
+
+
+class BlacklistEntry(Base):
+    """A plate that owes money; ``entry`` holds the JSON entry object last published."""
+
+    __tablename__ = "blacklist_entries"
+    __table_args__ = (
+        CheckConstraint(_in("status", ENTRY_STATUSES), name="ck_blacklist_entries_status"),
+    )
+
+    plate: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    unpaid_cents: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    entry: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class BlacklistChange(Base):
+    """One append-only change of the blacklist feed, ordered by ``seq``."""
+
+    __tablename__ = "blacklist_changes"
+    __table_args__ = (
+        CheckConstraint(_in("action", CHANGE_ACTIONS), name="ck_blacklist_changes_action"),
+    )
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    plate: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))
+    entry: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ServerState(Base):
+    """The single counter row: latest allocated seq and the pruned watermark."""
+
+    __tablename__ = "server_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    latest_seq: Mapped[int] = mapped_column(Integer, default=0)
+    pruned_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PlateRead(Base):
+    """A plate read reported by a booth, with the answer it got (for replays)."""
+
+    __tablename__ = "plate_reads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    read_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    booth_id: Mapped[str] = mapped_column(ForeignKey("booths.id"))
+    plate: Mapped[str] = mapped_column(String(32))
+    lane: Mapped[str] = mapped_column(String(100))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(16))
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Outcome(Base):
+    """A recovery outcome reported by a booth, with its first answer and HTTP status."""
+
+    __tablename__ = "outcomes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outcome_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    booth_id: Mapped[str] = mapped_column(ForeignKey("booths.id"))
+    plate: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str | None] = mapped_column(String(16))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    http_status: Mapped[int] = mapped_column(Integer)
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Payment(Base):
+    """Money collected for one session; UNIQUE(session_id) forbids collecting twice."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("parking_sessions.id"), unique=True)
+    outcome_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outcomes.outcome_id"))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,187 @@
+"""``POST /outcomes``: what happened after a notice (idempotent by ``outcome_id``)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from server.blacklist import refresh_entry
+from server.config import ServerSettings
+from server.deps import BoothDep, SessionDep, SettingsDep
+from server.models import Booth, Outcome, ParkingSession, Payment
+from server.schemas import ErrorOut, OutcomeIn, OutcomeOut
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["outcomes"])
+
+SETTLED = ("paid", "waived")
+MAX_ATTEMPTS = 3
+
+
+def _error(code: str, message: str, **extra: Any) -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        detail={"code": code, "message": message, **extra},
+    )
+
+
+def _replay(
+    session: Session, *, body: OutcomeIn, request_json: dict[str, Any]
+) -> JSONResponse | None:
+    row = session.scalar(select(Outcome).where(Outcome.outcome_id == body.outcome_id))
+    if row is None:
+        return None
+    if row.request != request_json:
+        raise _error(
+            "idempotency_key_reused",
+            "this outcome_id was already used for a different outcome",
+        )
+    return JSONResponse(status_code=row.http_status, content=row.answer)
+
+
+def _lock_sessions(session: Session, body: OutcomeIn) -> list[ParkingSession]:
+    rows = list(
+        session.scalars(
+            select(ParkingSession)
+            .where(ParkingSession.id.in_(body.session_ids))
+            .order_by(ParkingSession.id)
+            .with_for_update(of=ParkingSession)
+            .execution_options(populate_existing=True)
+        )
+    )
+    found = {row.id: row for row in rows}
+    unknown = [i for i in body.session_ids if i not in found or found[i].plate != body.plate]
+    if unknown:
+        raise _error(
+            "unknown_sessions",
+            f"sessions {unknown} do not exist or do not belong to {body.plate}",
+            session_ids=unknown,
+        )
+    return rows
+
+
+def _answer(
+    body: OutcomeIn, *, state: str, collected: int, settled: list[int],
+    already_paid: list[int], message: str,
+) -> dict[str, Any]:
+    return OutcomeOut(
+        outcome_id=body.outcome_id,
+        status=state,  # type: ignore[arg-type]
+        collected_cents=collected,
+        settled_session_ids=settled,
+        already_paid_session_ids=already_paid,
+        message=message,
+    ).model_dump(mode="json")
+
+
+def _apply(
+    session: Session, *, body: OutcomeIn, rows: list[ParkingSession]
+) -> tuple[int, dict[str, Any]]:
+    """Change the sessions for ``body``; returns (HTTP status, answer)."""
+    settled_before = [row.id for row in rows if row.status in SETTLED]
+    if body.kind == "paid":
+        if settled_before:
+            return status.HTTP_409_CONFLICT, _answer(
+                body, state="already_paid", collected=0, settled=[],
+                already_paid=settled_before,
+                message="already settled elsewhere; nothing was collected",
+            )
+        expected = sum(row.unpaid_cents for row in rows)
+        if body.amount_cents != expected:
+            raise _error(
+                "amount_mismatch",
+                f"amount {body.amount_cents} differs from the unpaid total {expected}",
+                expected_cents=expected,
+            )
+        for row in rows:
+            session.add(
+                Payment(
+                    session_id=row.id, outcome_id=body.outcome_id,
+                    amount_cents=row.unpaid_cents, method=body.method or "",
+                )
+            )
+            row.paid_cents = row.fee_cents
+            row.status = "paid"
+        return status.HTTP_200_OK, _answer(
+            body, state="recorded", collected=expected, settled=[r.id for r in rows],
+            already_paid=[], message=f"collected {expected} cents",
+        )
+    if body.kind in ("disputed", "waived"):
+        changed = [row for row in rows if row.status in ("unpaid", "disputed")]
+        for row in changed:
+            row.status = body.kind
+        return status.HTTP_200_OK, _answer(
+            body, state="recorded", collected=0, settled=[r.id for r in changed],
+            already_paid=settled_before, message=f"{len(changed)} session(s) {body.kind}",
+        )
+    return status.HTTP_200_OK, _answer(
+        body, state="recorded", collected=0, settled=[], already_paid=[],
+        message="left unpaid; recorded",
+    )
+
+
+def _record(
+    session: Session, *, body: OutcomeIn, booth: Booth, request_json: dict[str, Any],
+    settings: ServerSettings,
+) -> tuple[int, dict[str, Any]]:
+    rows = _lock_sessions(session, body)
+    http_status, answer = _apply(session, body=body, rows=rows)
+    session.add(
+        Outcome(
+            outcome_id=body.outcome_id, booth_id=booth.id, plate=body.plate, kind=body.kind,
+            method=body.method, amount_cents=body.amount_cents, request=request_json,
+            http_status=http_status, answer=answer,
+        )
+    )
+    if http_status == status.HTTP_200_OK and body.kind != "left_unpaid":
+        session.flush()
+        refresh_entry(
+            session, plate=body.plate, currency=settings.currency,
+            keep=settings.change_log_keep,
+        )
+    return http_status, answer
+
+
+@router.post(
+    "/outcomes",
+    response_model=OutcomeOut,
+    responses={
+        409: {"model": OutcomeOut, "description": "already paid: nothing collected"},
+        422: {"model": ErrorOut, "description": "amount_mismatch, unknown_sessions, "
+              "idempotency_key_reused (or a validation error)"},
+    },
+)
+def post_outcome(
+    body: OutcomeIn, booth: BoothDep, session: SessionDep, settings: SettingsDep
+) -> JSONResponse:
+    """Record an outcome exactly once; a replay returns the first answer and status."""
+    request_json = body.model_dump(mode="json")
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        replay = _replay(session, body=body, request_json=request_json)
+        if replay is not None:
+            return replay
+        http_status, answer = _record(
+            session, body=body, booth=booth, request_json=request_json, settings=settings
+        )
+        try:
+            session.commit()
+        except IntegrityError:
+            # A concurrent request won: the same outcome_id, or a payment of one of
+            # these sessions (UNIQUE(session_id)). Look again: replay or already_paid.
+            session.rollback()
+            logger.info("outcome conflict on attempt %d; retrying", attempt)
+            if attempt == MAX_ATTEMPTS:
+                raise
+            continue
+        logger.info(
+            "outcome %s from %s: %s -> %d", body.outcome_id, booth.id, body.kind, http_status
+        )
+        return JSONResponse(status_code=http_status, content=answer)
+    raise AssertionError("unreachable")

@@ -1,0 +1,29 @@
+"""``GET /vehicles/{plate}/history``: a vehicle's sessions and arrears."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from server.deps import BoothDep, SessionDep, SettingsDep
+from server.models import BlacklistEntry
+from server.plates import normalize_plate
+from server.schemas import HistoryOut
+from server.vehicles import open_sessions, session_out, sessions_for_plate, vehicle_status
+
+router = APIRouter(prefix="/vehicles", tags=["vehicles"])
+
+
+@router.get("/{plate}/history", response_model=HistoryOut)
+def history(plate: str, _booth: BoothDep, session: SessionDep, settings: SettingsDep) -> HistoryOut:
+    """All sessions of a plate (normalized first); an unknown plate is ``clear``."""
+    normalized = normalize_plate(plate)
+    rows = sessions_for_plate(session, plate=normalized) if normalized else []
+    entry = session.get(BlacklistEntry, normalized) if normalized else None
+    return HistoryOut(
+        plate=normalized,
+        currency=settings.currency,
+        unpaid_cents=sum(row.unpaid_cents for row in open_sessions(rows)),
+        blacklisted=entry is not None,
+        status=vehicle_status(rows),  # type: ignore[arg-type]
+        sessions=[session_out(row) for row in rows],
+    )

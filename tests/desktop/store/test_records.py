@@ -1,0 +1,139 @@
+"""Reads, notices and outcomes, and the outbox rows that report them to the server."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from desktop.domain import OutcomeKind, PaymentMethod
+from desktop.plates import MatchTier
+from desktop.store import Store, UnknownNoticeError
+from tests.desktop.store.conftest import T0, make_entry
+
+
+def _read_and_notice(store: Store, *, listed: str = "ABC123", entry_seq: int = 4) -> uuid.UUID:
+    read_id, notice_id = uuid.uuid4(), uuid.uuid4()
+    assert store.record_read(
+        read_id=read_id, lane="Exit 1", plate="A8C 123", confidence=0.91, source="camera",
+        seen_at=T0, snapshot_path="snaps/1.jpg", crop_path="snaps/1-crop.jpg",
+    )
+    assert store.record_notice(
+        notice_id=notice_id, read_id=read_id, lane="Exit 1", read_plate="A8C123",
+        listed_plate=listed, tier=MatchTier.OCR_EQUIVALENT, unpaid_cents=1850, currency="USD",
+        sessions=make_entry(listed).sessions, source="cache", cache_age_s=30.0,
+        entry_seq=entry_seq, created_at=T0 + timedelta(seconds=1),
+    )
+    return notice_id
+
+
+def _pay(store: Store, notice_id: uuid.UUID, outcome_id: uuid.UUID | None = None,
+         kind: OutcomeKind = OutcomeKind.PAID):
+    return store.record_outcome(
+        outcome_id=outcome_id or uuid.uuid4(), notice_id=notice_id, plate="ABC123",
+        lane="Exit 1", kind=kind,
+        method=PaymentMethod.CASH if kind is OutcomeKind.PAID else None,
+        amount_cents=1850, session_ids=[7], attendant="alice",
+        recorded_at=T0 + timedelta(minutes=1),
+    )
+
+
+def test_an_outcome_is_queued_for_the_server_with_the_contract_body(store: Store) -> None:
+    notice_id = _read_and_notice(store)
+    outcome_id = uuid.uuid4()
+    recorded = _pay(store, notice_id, outcome_id)
+    assert recorded.created
+    (item,) = store.outbox.due(T0 + timedelta(hours=1), limit=10)
+    assert (item.kind, item.key, item.attempts) == ("outcome", str(outcome_id), 0)
+    assert item.payload == {
+        "outcome_id": str(outcome_id), "notice_id": str(notice_id), "plate": "ABC123",
+        "lane": "Exit 1", "kind": "paid", "method": "cash", "amount_cents": 1850,
+        "session_ids": [7], "reason": None, "reference": None, "attendant": "alice",
+        "recorded_at": "2025-03-01T08:01:00+00:00",
+    }
+
+
+def test_a_second_outcome_for_the_same_notice_is_refused(store: Store) -> None:
+    notice_id = _read_and_notice(store)
+    first = _pay(store, notice_id)
+    second = _pay(store, notice_id, kind=OutcomeKind.LEFT_UNPAID)
+    assert not second.created
+    assert second.outcome_id == first.outcome_id
+    assert second.kind is OutcomeKind.PAID
+    assert second.method is PaymentMethod.CASH
+    assert second.session_ids == (7,)
+    assert store.outbox.counts() == {"pending": 1, "delivered": 0, "dead": 0}
+
+
+def test_an_outcome_and_its_outbox_row_commit_together(store: Store) -> None:
+    notice_id = _read_and_notice(store)
+    # The outbox insert comes second; make it fail and the outcome must go too.
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'full'); END"
+        )
+    with pytest.raises(IntegrityError):
+        _pay(store, notice_id)
+    with store.engine.connect() as connection:
+        outcomes = connection.exec_driver_sql("SELECT count(*) FROM outcomes").scalar_one()
+    assert outcomes == 0
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TRIGGER refuse")
+    assert _pay(store, notice_id).created
+    assert store.outbox.counts()["pending"] == 1
+
+
+def test_an_outcome_for_an_unknown_notice_is_refused(store: Store) -> None:
+    with pytest.raises(UnknownNoticeError):
+        _pay(store, uuid.uuid4())
+    assert store.outbox.counts()["pending"] == 0
+
+
+def test_a_paid_outcome_needs_a_method(store: Store) -> None:
+    notice_id = _read_and_notice(store)
+    with pytest.raises(ValueError, match="method"):
+        store.record_outcome(
+            outcome_id=uuid.uuid4(), notice_id=notice_id, plate="ABC123", lane="Exit 1",
+            kind=OutcomeKind.PAID, method=None, amount_cents=1850, session_ids=[7],
+            attendant="alice", recorded_at=T0,
+        )
+
+
+@pytest.mark.parametrize(
+    ("kind", "since_seq", "settled"),
+    [
+        (OutcomeKind.PAID, 4, True),
+        (OutcomeKind.WAIVED, 3, True),
+        (OutcomeKind.DISPUTED, 4, True),
+        (OutcomeKind.LEFT_UNPAID, 4, False),
+        (OutcomeKind.PAID, 5, False),  # the entry changed since: ask again
+    ],
+)
+def test_a_settling_outcome_silences_the_same_entry_version(
+    store: Store, kind: OutcomeKind, since_seq: int, settled: bool
+) -> None:
+    notice_id = _read_and_notice(store, entry_seq=4)
+    _pay(store, notice_id, kind=kind)
+    assert store.has_settling_outcome("abc-123", since_seq) is settled
+    assert store.has_settling_outcome("XYZ789", 0) is False
+
+
+def test_a_read_report_is_queued_once_per_read(store: Store) -> None:
+    read_id = uuid.uuid4()
+    body = {"read_id": read_id, "plate": "ABC123", "lane": "Exit 1", "seen_at": T0,
+            "confidence": 0.93, "source": "camera"}
+    assert store.queue_read_report(body) is True
+    assert store.queue_read_report(body) is False
+    (item,) = store.outbox.due(T0, limit=10)
+    assert (item.kind, item.key) == ("read", str(read_id))
+    assert item.payload["seen_at"] == "2025-03-01T08:00:00Z"
+
+
+def test_a_read_is_recorded_once(store: Store) -> None:
+    read_id = uuid.uuid4()
+    kwargs = {"read_id": read_id, "lane": "Exit 2", "plate": "ABC123", "confidence": 0.5,
+              "source": "manual", "seen_at": T0}
+    assert store.record_read(**kwargs) is True
+    assert store.record_read(**kwargs) is False
