@@ -56,6 +56,7 @@ from desktop.domain import (
     VehicleHistory,
 )
 from desktop.plates import normalize
+from desktop.redaction import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,15 @@ class ServerError(Exception):
         super().__init__(message)
         self.message = message
         self.endpoint = endpoint
+
+
+def malformed_answer(endpoint: str, reason: str, *, quiet: bool = False) -> MalformedResponse:
+    """The error for an answer that breaks the contract, logged with its reason."""
+    if not quiet:
+        log.warning("Rejected malformed answer from %s: %s", endpoint, reason)
+    return MalformedResponse(
+        f"malformed answer from {endpoint}: {reason}", endpoint=endpoint, reason=reason
+    )
 
 
 class ServerUnavailable(ServerError):  # noqa: N818 - names fixed by the contract
@@ -137,18 +147,6 @@ class MalformedResponse(ServerError):  # noqa: N818 - names fixed by the contrac
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def redact_url(url: str) -> str:
-    """Return ``url`` with any ``user:password@`` replaced by ``***@``, for log lines."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
 
 
 def _shorten(text: str, limit: int = _REASON_LIMIT) -> str:
@@ -261,8 +259,13 @@ class ServerClient:
         session: requests.Session | None = None,
         total_timeout_s: float = DEFAULT_TOTAL_TIMEOUT_S,
     ) -> None:
-        _check_settings(token, timeouts=(connect_timeout_s, read_timeout_s, total_timeout_s),
-                        max_body_bytes=max_body_bytes, retries=retries, backoff_s=backoff_s)
+        _check_settings(
+            token,
+            timeouts=(connect_timeout_s, read_timeout_s, total_timeout_s),
+            max_body_bytes=max_body_bytes,
+            retries=retries,
+            backoff_s=backoff_s,
+        )
         self._base_url, self._safe_url = _prepare_base_url(base_url)
         self._token = token
         self._auth = _BearerAuth(token)
@@ -319,7 +322,8 @@ class ServerClient:
             self._mismatch_logged = True
             log.warning(
                 "The server knows this token as booth %r, but this booth is configured as %r",
-                _shorten(answer.booth_id, 40), self._booth_id,
+                _shorten(answer.booth_id, 40),
+                self._booth_id,
             )
         return answer
 
@@ -344,8 +348,12 @@ class ServerClient:
         """
         if since < 0 or not 1 <= limit <= 1000:
             raise ValueError("since must be >= 0 and limit within 1..1000")
-        call = _Call("GET", "/blacklist/changes", "/blacklist/changes",
-                     params={"since": since, "limit": limit})
+        call = _Call(
+            "GET",
+            "/blacklist/changes",
+            "/blacklist/changes",
+            params={"since": since, "limit": limit},
+        )
         page = self._fetch(call, ChangesPage)[1]
         problem = _changes_problem(page, since)
         if problem:
@@ -359,11 +367,11 @@ class ServerClient:
         params: dict[str, str | int] = {"limit": limit}
         if after is not None:
             params["after"] = after
-        return self._fetch(_Call("GET", "/blacklist", "/blacklist", params=params),
-                           SnapshotPage)[1]
+        return self._fetch(_Call("GET", "/blacklist", "/blacklist", params=params), SnapshotPage)[1]
 
-    def report_read(self, payload: Mapping[str, Any], *, timeout_s: float | None = None
-                    ) -> ReadAnswer:
+    def report_read(
+        self, payload: Mapping[str, Any], *, timeout_s: float | None = None
+    ) -> ReadAnswer:
         """``POST /reads``: report a plate read and get the server's decision.
 
         Idempotent by ``read_id``, so it is retried like a GET, unless ``timeout_s`` (the
@@ -373,8 +381,14 @@ class ServerClient:
         read_id = _require_key(payload, "read_id")
         if timeout_s is not None and timeout_s <= 0:
             raise ServerUnavailable("deadline already passed", endpoint="POST /api/v1/reads")
-        call = _Call("POST", "/reads", "/reads", body=_encode(payload),
-                     retryable=timeout_s is None, timeout_s=timeout_s)
+        call = _Call(
+            "POST",
+            "/reads",
+            "/reads",
+            body=_encode(payload),
+            retryable=timeout_s is None,
+            timeout_s=timeout_s,
+        )
         answer = self._fetch(call, ReadAnswer)[1]
         if not _same_id(read_id, answer.read_id):
             raise self._malformed(call, "answer is for another read_id")
@@ -387,8 +401,9 @@ class ServerClient:
         :class:`OutcomeAnswer`. Idempotent by ``outcome_id``, hence retried.
         """
         outcome_id = _require_key(payload, "outcome_id")
-        call = _Call("POST", "/outcomes", "/outcomes", body=_encode(payload),
-                     extra_ok=frozenset({409}))
+        call = _Call(
+            "POST", "/outcomes", "/outcomes", body=_encode(payload), extra_ok=frozenset({409})
+        )
         status, answer = self._fetch(call, OutcomeAnswer)
         if not _same_id(outcome_id, answer.outcome_id):
             raise self._malformed(call, "answer is for another outcome_id")
@@ -408,8 +423,14 @@ class ServerClient:
                 if attempt >= attempts or self._closed.is_set():
                     raise
                 delay = self._backoff(attempt)
-                log.info("%s failed (%s); attempt %d/%d in %.2fs",
-                         call.endpoint, exc.message, attempt + 1, attempts, delay)
+                log.info(
+                    "%s failed (%s); attempt %d/%d in %.2fs",
+                    call.endpoint,
+                    exc.message,
+                    attempt + 1,
+                    attempts,
+                    delay,
+                )
                 if self._closed.wait(delay):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
@@ -426,21 +447,31 @@ class ServerClient:
         with self._session() as session:
             try:
                 response = session.request(
-                    call.method, self._base_url + call.path, params=call.params,
-                    data=call.body, headers=self._request_headers(call), auth=self._auth,
+                    call.method,
+                    self._base_url + call.path,
+                    params=call.params,
+                    data=call.body,
+                    headers=self._request_headers(call),
+                    auth=self._auth,
                     timeout=(min(self._connect_timeout_s, budget), min(read_timeout, budget)),
-                    verify=self._verify, stream=True, allow_redirects=False,
+                    verify=self._verify,
+                    stream=True,
+                    allow_redirects=False,
                 )
             except requests.RequestException as exc:
                 raise self._transport_error(call, exc) from None
             with response:
                 try:
                     result = self._interpret(call, response, model, deadline)
-                except (requests.RequestException, urllib3.exceptions.HTTPError,
-                        http.client.HTTPException) as exc:
+                except (
+                    requests.RequestException,
+                    urllib3.exceptions.HTTPError,
+                    http.client.HTTPException,
+                ) as exc:
                     raise self._transport_error(call, exc) from None
-        log.debug("%s -> %d in %.0f ms", call.endpoint, result[0],
-                  (time.monotonic() - started) * 1000)
+        log.debug(
+            "%s -> %d in %.0f ms", call.endpoint, result[0], (time.monotonic() - started) * 1000
+        )
         return result
 
     @contextlib.contextmanager
@@ -468,8 +499,9 @@ class ServerClient:
             return self._headers
         return {**self._headers, "Content-Type": "application/json"}
 
-    def _interpret(self, call: _Call, response: requests.Response, model: type[ModelT],
-                   deadline: float) -> tuple[int, ModelT]:
+    def _interpret(
+        self, call: _Call, response: requests.Response, model: type[ModelT], deadline: float
+    ) -> tuple[int, ModelT]:
         """Map one HTTP answer to a validated model or to the right exception."""
         status = response.status_code
         if 200 <= status < 300 or status in call.extra_ok:
@@ -499,8 +531,7 @@ class ServerClient:
         except (ValueError, RecursionError) as exc:
             raise self._malformed(call, f"body is not valid JSON: {exc}") from None
 
-    def _read_error_body(self, call: _Call, response: requests.Response,
-                         deadline: float) -> object:
+    def _read_error_body(self, call: _Call, response: requests.Response, deadline: float) -> object:
         """The JSON of a 4xx answer, or None when it is not (small, valid) JSON."""
         if not _is_json_content_type(response.headers.get("Content-Type", "")):
             return None
@@ -510,13 +541,21 @@ class ServerClient:
         except (MalformedResponse, ValueError, RecursionError):
             return None
 
-    def _read_body(self, call: _Call, response: requests.Response, limit: int,
-                   deadline: float, *, quiet: bool = False) -> bytes:
+    def _read_body(
+        self,
+        call: _Call,
+        response: requests.Response,
+        limit: int,
+        deadline: float,
+        *,
+        quiet: bool = False,
+    ) -> bytes:
         """Stream the body, stopping as soon as it exceeds ``limit`` or the deadline passes."""
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise self._malformed(call, f"body of {declared} bytes exceeds {limit} bytes",
-                                  quiet=quiet)
+            raise self._malformed(
+                call, f"body of {declared} bytes exceeds {limit} bytes", quiet=quiet
+            )
         body = bytearray()
         for chunk in response.iter_content(chunk_size=_CHUNK_BYTES):
             body += chunk
@@ -541,17 +580,17 @@ class ServerClient:
         return _shorten(text.replace(self._token, "<token>"))
 
     def _malformed(self, call: _Call, reason: str, *, quiet: bool = False) -> MalformedResponse:
-        reason = self._scrub(reason)
-        if not quiet:
-            log.warning("Rejected malformed answer from %s: %s", call.endpoint, reason)
-        return MalformedResponse(f"malformed answer from {call.endpoint}: {reason}",
-                                 endpoint=call.endpoint, reason=reason)
+        return malformed_answer(call.endpoint, self._scrub(reason), quiet=quiet)
 
-    def _unavailable(self, call: _Call, reason: str, *, status: int | None = None
-                     ) -> ServerUnavailable:
+    def _unavailable(
+        self, call: _Call, reason: str, *, status: int | None = None
+    ) -> ServerUnavailable:
         reason = self._scrub(reason)
-        return ServerUnavailable(f"server unavailable for {call.endpoint}: {reason}",
-                                 endpoint=call.endpoint, status=status)
+        return ServerUnavailable(
+            f"server unavailable for {call.endpoint}: {reason}",
+            endpoint=call.endpoint,
+            status=status,
+        )
 
     def _transport_error(self, call: _Call, exc: BaseException) -> ServerError:
         """Classify a requests/urllib3 exception (connect, TLS, timeout, broken body)."""
@@ -563,6 +602,10 @@ class ServerClient:
             reason = f"no connection within {self._connect_timeout_s:g}s"
         elif isinstance(exc, requests.exceptions.ReadTimeout) or "timed out" in str(exc):
             reason = "no answer within the read timeout"
+        elif "Connection refused" in str(exc):
+            reason = "connection refused (is the server running?)"
+        elif "Name or service not known" in str(exc) or "getaddrinfo failed" in str(exc):
+            reason = "server name not found"
         else:
             reason = f"{type(exc).__name__}: {_root_cause(exc)}"
         return self._unavailable(call, reason)
@@ -576,8 +619,12 @@ class ServerClient:
             text = detail or f"HTTP {status}"
         text = self._scrub(text if not code else f"{code}: {text}")
         log.warning("Server rejected %s: HTTP %d %s", call.endpoint, status, text)
-        return ServerRejected(f"{call.endpoint} rejected (HTTP {status}): {text}",
-                              endpoint=call.endpoint, status=status, code=code)
+        return ServerRejected(
+            f"{call.endpoint} rejected (HTTP {status}): {text}",
+            endpoint=call.endpoint,
+            status=status,
+            code=code,
+        )
 
     def _raise_if_resync(self, call: _Call, data: object) -> None:
         detail = data.get("detail") if isinstance(data, dict) else None
@@ -587,15 +634,17 @@ class ServerClient:
         if isinstance(latest, bool) or not isinstance(latest, int) or latest < 0:
             raise self._malformed(call, f"resync_required without a valid latest_seq: {latest!r}")
         log.info("%s: server requires a full resync (latest_seq=%d)", call.endpoint, latest)
-        raise ResyncRequired(f"full resync required (latest_seq={latest})",
-                             endpoint=call.endpoint, latest_seq=latest)
+        raise ResyncRequired(
+            f"full resync required (latest_seq={latest})", endpoint=call.endpoint, latest_seq=latest
+        )
 
 
 # --------------------------------------------------------------------------- module helpers
 
 
-def _check_settings(token: str, *, timeouts: tuple[float, ...], max_body_bytes: int,
-                    retries: int, backoff_s: float) -> None:
+def _check_settings(
+    token: str, *, timeouts: tuple[float, ...], max_body_bytes: int, retries: int, backoff_s: float
+) -> None:
     """Reject settings that would make the client unsafe or useless."""
     if not token or any(ch.isspace() or not ch.isprintable() for ch in token):
         raise ValueError("token must be a non-empty string without spaces or control characters")
@@ -648,8 +697,9 @@ def _limit_socket_wait(response: requests.Response, seconds: float) -> None:
 
 
 def _encode(payload: Mapping[str, Any]) -> bytes:
-    return json.dumps(dict(payload), default=_json_default, allow_nan=False,
-                      ensure_ascii=False).encode("utf-8")
+    return json.dumps(
+        dict(payload), default=_json_default, allow_nan=False, ensure_ascii=False
+    ).encode("utf-8")
 
 
 def _require_key(payload: Mapping[str, Any], key: str) -> object:
@@ -687,8 +737,10 @@ def _error_detail(data: object) -> tuple[str | None, str]:
     if isinstance(detail, dict):
         code = detail.get("code")
         message = detail.get("message")
-        return (code if isinstance(code, str) else None,
-                message if isinstance(message, str) else "")
+        return (
+            code if isinstance(code, str) else None,
+            message if isinstance(message, str) else "",
+        )
     if isinstance(detail, list) and detail and isinstance(detail[0], dict):
         first = detail[0]
         loc = ".".join(str(part) for part in first.get("loc", []) or [])

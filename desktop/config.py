@@ -37,6 +37,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from desktop.redaction import redact_url
+
 APP_NAME = "Recoup"
 ENV_PREFIX = "RECOUP_"
 ENV_NESTED_DELIMITER = "__"
@@ -66,41 +68,6 @@ def default_data_dir() -> Path:
 def default_config_path() -> Path:
     """Where the booth's config file lives by default (per-user config directory)."""
     return platformdirs.user_config_path(APP_NAME, APP_NAME) / "config.toml"
-
-
-# --------------------------------------------------------------------------- redaction
-
-_SECRET_QUERY_KEYS = re.compile(r"pass|pwd|token|secret|key|auth|sig", re.IGNORECASE)
-
-
-def redact_url(url: str) -> str:
-    """Hide the password of a URL's user info and secret-looking query values.
-
-    ``rtsp://user:pass@host/stream`` becomes ``rtsp://user:***@host/stream`` and
-    ``http://cam/video?user=a&pwd=b`` becomes ``http://cam/video?user=a&pwd=***``.
-    Text that is not a URL (a file path, a USB index) comes back unchanged. The user
-    info is taken up to the *last* ``@``, so a password holding ``@`` or ``/`` is still
-    hidden; the price is over-redaction of the odd URL with ``@`` in its path.
-    """
-    scheme, sep, rest = url.partition("://")
-    if not sep or not scheme:
-        return url
-    userinfo, at, hostpart = rest.rpartition("@")
-    if at:
-        user, colon, _password = userinfo.partition(":")
-        if colon:
-            rest = f"{user}:***@{hostpart}"
-    head, question, query = rest.partition("?")
-    if question:
-        query, hash_, fragment = query.partition("#")
-        pairs = [
-            f"{key}={'***' if _SECRET_QUERY_KEYS.search(key) else value}"
-            if has_value
-            else key
-            for key, has_value, value in (part.partition("=") for part in query.split("&"))
-        ]
-        rest = f"{head}?{'&'.join(pairs)}{hash_}{fragment}"
-    return f"{scheme}://{rest}"
 
 
 # ------------------------------------------------------------------------------ models

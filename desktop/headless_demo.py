@@ -105,9 +105,10 @@ class HeadlessDemo:
     def sync(self, booth_id: str) -> None:
         status = self.booths[booth_id].sync_now()
         state = "online" if status.online else f"OFFLINE ({status.last_error})"
+        entries = status.cache_entries
         self.say(
-            f"  [{booth_id}] sync: {state}; cache {status.cache_entries} entries, "
-            f"cursor {status.cursor}, outbox {status.outbox_pending} pending"
+            f"  [{booth_id}] sync: {state}; cache {entries} entr{'y' if entries == 1 else 'ies'}"
+            f" up to change {status.cursor}; {status.outbox_pending} waiting in the outbox"
         )
 
     def sight(self, booth_id: str, text: str) -> RecoveryNotice | None:
@@ -120,9 +121,20 @@ class HeadlessDemo:
         self, booth_id: str, notice: RecoveryNotice, kind: OutcomeKind, method: PaymentMethod | None
     ) -> None:
         outcome = self.booths[booth_id].record_outcome(notice, kind, method=method)
-        how = f" by {method.value}" if method else ""
-        amount = format_amount(outcome.amount_cents, notice.currency)
-        self.say(f"  [{booth_id}] outcome: {kind.value}{how} {amount} (queued in the outbox)")
+        if kind is OutcomeKind.PAID and method is not None:
+            what = f"paid {format_amount(outcome.amount_cents, notice.currency)} by {method.value}"
+        else:
+            what = kind.value.replace("_", " ")
+        self.say(f"  [{booth_id}] outcome: {what} (recorded, queued for the server)")
+
+    def show_server_file(self, booth_id: str, plate: str) -> None:
+        """What the server itself now holds for a plate."""
+        history = self.booths[booth_id].client.history(plate)
+        states = ", ".join(f"{s.id}: {s.status}" for s in history.sessions) or "none"
+        self.say(
+            f"  [server] {plate} owes {format_amount(history.unpaid_cents, history.currency)};"
+            f" sessions {states}"
+        )
 
     def run(self) -> None:
         """Play the script; each step prints what the booth decided."""
@@ -156,4 +168,5 @@ class HeadlessDemo:
         self._server.start()
         self.sync(b)
         self.sync(a)
+        self.show_server_file(a, "PQR789")
         self.sight(a, "PQR789")

@@ -209,20 +209,19 @@ class RecoveryService:
         return max(0.0, (self._clock() - last_sync).total_seconds())
 
     def _settled_here(self, notice: RecoveryNotice) -> bool:
-        """True when this booth settled the debt and the data has not caught up yet.
+        """True when an outcome recorded here already covers every session of the debt.
 
-        Until the server has the outcome, nothing it or the cache says reflects it. After
-        that, the server's word is current, but a cache entry is stale as long as it is
-        the very version the outcome settled (the removal arrives with the next sync).
+        Until the server has such an outcome, nothing it says reflects it; after that its
+        word is current. A cached entry stays stale until the next sync removes it, so
+        for the cache every outcome recorded here counts. A new session (a new debt) is
+        never covered, so it raises a notice again.
         """
-        plate = notice.listed_plate
-        if self._store.has_pending_settlement(plate):
-            return True
-        return (
-            notice.source == "cache"
-            and notice.entry_seq > 0
-            and self._store.has_settling_outcome(plate, since_seq=notice.entry_seq)
+        if not notice.sessions:
+            return False
+        settled = self._store.settled_session_ids(
+            notice.listed_plate, undelivered_only=notice.source == "server"
         )
+        return set(notice.session_ids) <= settled
 
     # -- outcomes -----------------------------------------------------------------
 

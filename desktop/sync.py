@@ -21,6 +21,7 @@ from desktop.client import (
     ServerClient,
     ServerRejected,
     ServerUnavailable,
+    malformed_answer,
 )
 from desktop.domain import BlacklistEntry, utc_now
 from desktop.store import OutboxItem, Store
@@ -32,6 +33,10 @@ Clock = Callable[[], datetime]
 RETRY_BACKOFF_MIN_S = 2.0
 RETRY_BACKOFF_MAX_S = 300.0
 OUTBOX_BATCH = 50
+CHANGES_ENDPOINT = "GET /api/v1/blacklist/changes"
+SNAPSHOT_ENDPOINT = "GET /api/v1/blacklist"
+# Answers that judge the request itself: sending it again can never succeed.
+REFUSED_FOR_GOOD = frozenset({400, 413, 422})
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,7 @@ class SyncWorker:
             except ServerUnavailable as exc:
                 error = str(exc)
             except MalformedResponse as exc:
-                error = f"malformed answer from the server: {exc}"
+                error = str(exc)
             except ServerRejected as exc:
                 error = f"server refused the booth: {exc}"
             self._publish(error)
@@ -171,8 +176,8 @@ class SyncWorker:
                 page = self._client.blacklist_changes(since, self._page_size)
             except ResyncRequired as exc:
                 if resynced:
-                    raise MalformedResponse(
-                        "server asks for a resync again right after one"
+                    raise malformed_answer(
+                        CHANGES_ENDPOINT, "asks for a resync again right after one"
                     ) from exc
                 log.warning(
                     "cursor %d too old for the server (latest %d): full resync",
@@ -185,6 +190,11 @@ class SyncWorker:
             cache.apply_changes(list(page.changes), page.next_since)
             if not page.has_more:
                 break
+            if cache.cursor() <= since:
+                # Asking again with the same cursor would get the same page, forever.
+                raise malformed_answer(
+                    CHANGES_ENDPOINT, f"page after {since} says has_more but does not advance"
+                )
         cache.record_sync(self._clock())
 
     def _resync(self) -> None:
@@ -193,8 +203,16 @@ class SyncWorker:
         def entries() -> Iterator[BlacklistEntry]:
             page = first
             yield from page.entries
+            after: str | None = None
             while page.has_more:
-                page = self._client.blacklist_snapshot(page.next_after, self._page_size)
+                if page.next_after is None or page.next_after == after:
+                    # Asking again from the same place would get the same page, forever.
+                    raise malformed_answer(
+                        SNAPSHOT_ENDPOINT,
+                        f"page after {after!r} says has_more but does not advance",
+                    )
+                after = page.next_after
+                page = self._client.blacklist_snapshot(after, self._page_size)
                 yield from page.entries
 
         # One transaction: a failure on a later page leaves the old cache in place.
@@ -230,6 +248,12 @@ class SyncWorker:
                 answer = self._client.report_read(item.payload)
                 response = answer.model_dump(mode="json")
         except ServerRejected as exc:
+            if exc.status not in REFUSED_FOR_GOOD:
+                # The server refuses the booth (token) or the path (proxy, wrong URL), not
+                # this request: keep it for when that is fixed, and end the round.
+                retry_at = self._clock() + timedelta(seconds=backoff_s(item.attempts))
+                outbox.mark_failed(item.id, str(exc), retry_at)
+                raise
             log.error("server refused %s %s for good: %s", item.kind, item.key, exc)
             outbox.mark_dead(item.id, str(exc))
             return

@@ -8,7 +8,7 @@ from .frame import CaptureState, CaptureStats, FpsMeter, Frame
 from .group import CaptureGroup
 from .lane import LaneCapture, StateListener
 from .opener import CameraUnavailable, VideoCaptureLike, open_capture
-from .source import CameraSource, SourceKind, parse_source, redact_url
+from .source import CameraSource, SourceKind, parse_source
 
 __all__ = [
     "Backoff",
@@ -25,5 +25,4 @@ __all__ = [
     "VideoCaptureLike",
     "open_capture",
     "parse_source",
-    "redact_url",
 ]

@@ -9,17 +9,12 @@ every human-facing text goes through :attr:`CameraSource.display_name` or
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-MASK = "***"
-
-_URL_WITH_USERINFO = re.compile(r"(?s)^([A-Za-z][A-Za-z0-9+.-]*://)(.*)@(.*)$")
-# Query parameters that carry secrets on common IP cameras (user/pwd, loginpas, token=...).
-_SECRET_QUERY_KEY = re.compile(r"pass|pwd|token|secret|key|auth|sig|cred", re.IGNORECASE)
+from desktop.redaction import MASK, redact_url, url_secrets
 
 
 class SourceKind(StrEnum):
@@ -66,24 +61,6 @@ class CameraSource:
         return self.display_name
 
 
-def redact_url(text: str) -> str:
-    """A URL with its password and secret-looking query values replaced by ``***``.
-
-    Conservative on purpose: everything between ``://`` and the last ``@`` counts as user
-    info, so a password containing ``/`` or ``@`` is still masked (at worst a path with an
-    ``@`` is masked too).
-    """
-    match = _URL_WITH_USERINFO.match(text)
-    if match:
-        user, sep, _password = match[2].partition(":")
-        if sep:
-            text = f"{match[1]}{user}:{MASK}@{match[3]}"
-    base, sep, query = text.partition("?")
-    if not sep:
-        return text
-    return base + "?" + "&".join(_mask_param(param) for param in query.split("&"))
-
-
 def parse_source(text: str) -> CameraSource:
     """Parse a lane's camera string into a :class:`CameraSource`.
 
@@ -109,29 +86,5 @@ def parse_source(text: str) -> CameraSource:
         path = str(Path(raw).expanduser())
         return CameraSource(SourceKind.FILE, path, loops=True, display_name=path)
     return CameraSource(
-        kind, raw, loops=False, display_name=redact_url(raw), _secrets=_secrets_in(raw)
+        kind, raw, loops=False, display_name=redact_url(raw), _secrets=url_secrets(raw)
     )
-
-
-def _mask_param(param: str) -> str:
-    key, sep, value = param.partition("=")
-    if sep and value and _SECRET_QUERY_KEY.search(key):
-        return f"{key}={MASK}"
-    return param
-
-
-def _secrets_in(url: str) -> tuple[str, ...]:
-    """Passwords and secret query values in ``url``, raw and percent-decoded, longest first."""
-    found: set[str] = set()
-    match = _URL_WITH_USERINFO.match(url)
-    if match:
-        _user, sep, password = match[2].partition(":")
-        if sep and password:
-            found.update((password, unquote(password)))
-    _base, _sep, query = url.partition("?")
-    for param in query.split("&") if query else ():
-        key, sep, value = param.partition("=")
-        if sep and value and _SECRET_QUERY_KEY.search(key):
-            found.update((value, unquote(value)))
-    found.discard("")
-    return tuple(sorted(found, key=len, reverse=True))

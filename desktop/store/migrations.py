@@ -137,7 +137,13 @@ _V2_NEAR_KEYS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1_BASE_TABLES, _V2_NEAR_KEYS)
+_V3_OUTCOMES_BY_PLATE = Migration(
+    3,
+    "index outcomes by listed plate (the recovery service asks what was settled here)",
+    ("CREATE INDEX ix_outcomes_plate ON outcomes (plate)",),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1_BASE_TABLES, _V2_NEAR_KEYS, _V3_OUTCOMES_BY_PLATE)
 HEAD_VERSION = MIGRATIONS[-1].version
 
 

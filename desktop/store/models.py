@@ -101,7 +101,10 @@ class OutcomeRow(Base):
     """What happened after a notice; at most one per notice."""
 
     __tablename__ = "outcomes"
-    __table_args__ = (UniqueConstraint("notice_id", name="uq_outcomes_notice_id"),)
+    __table_args__ = (
+        UniqueConstraint("notice_id", name="uq_outcomes_notice_id"),
+        Index("ix_outcomes_plate", "plate"),
+    )
 
     outcome_id: Mapped[str] = mapped_column(Text, primary_key=True)
     notice_id: Mapped[str] = mapped_column(Text, ForeignKey("notices.notice_id"))

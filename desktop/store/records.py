@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Connection, Engine, and_, bindparam, select
 from sqlalchemy.dialects.sqlite import insert
 
 from desktop.domain import Outcome, OutcomeKind, PaymentMethod, UnpaidSession
@@ -42,29 +42,19 @@ SELECT_OUTCOME_FOR_NOTICE = select(_outcomes).where(
 SELECT_NOTICE_EXISTS = select(_notices.c.notice_id).where(
     _notices.c.notice_id == bindparam("b_notice_id")
 )
-SELECT_SETTLING = (
-    select(_outcomes.c.outcome_id)
-    .join(_notices, _notices.c.notice_id == _outcomes.c.notice_id)
-    .where(
-        _notices.c.listed_plate == bindparam("b_plate"),
-        _notices.c.entry_seq >= bindparam("b_since_seq"),
-        _outcomes.c.kind.in_([kind.value for kind in SETTLING_KINDS]),
+# Starts from the booth's outcomes for the plate (indexed), then each one's outbox row.
+SELECT_SETTLED_SESSIONS = (
+    select(_outcomes.c.session_ids, _outbox.c.delivered_at)
+    .select_from(_outcomes)
+    .join(
+        _outbox,
+        and_(_outbox.c.kind == OUTBOX_OUTCOME, _outbox.c.key == _outcomes.c.outcome_id),
     )
-    .limit(1)
-)
-# Starts from the (few) undelivered outbox rows, then the outcome by its unique id.
-SELECT_PENDING_SETTLEMENT = (
-    select(_outcomes.c.outcome_id)
-    .select_from(_outbox)
-    .join(_outcomes, _outcomes.c.outcome_id == _outbox.c.key)
     .where(
-        _outbox.c.kind == OUTBOX_OUTCOME,
-        _outbox.c.delivered_at.is_(None),
-        _outbox.c.dead_at.is_(None),
         _outcomes.c.plate == bindparam("b_plate"),
         _outcomes.c.kind.in_([kind.value for kind in SETTLING_KINDS]),
+        _outbox.c.dead_at.is_(None),
     )
-    .limit(1)
 )
 
 
@@ -216,23 +206,20 @@ class Records:
             )
         return record
 
-    def has_settling_outcome(self, plate: str, since_seq: int) -> bool:
-        """True when a paid, waived or disputed outcome was recorded for this listed
-        plate against an entry whose seq is at least ``since_seq``."""
-        with self._engine.connect() as connection:
-            found = connection.execute(
-                SELECT_SETTLING, {"b_plate": normalize(plate), "b_since_seq": since_seq}
-            ).first()
-        return found is not None
+    def settled_session_ids(self, plate: str, *, undelivered_only: bool = False) -> set[int]:
+        """Sessions of this listed plate that an outcome recorded here paid, waived or
+        disputed (outcomes the server refused for good do not count).
 
-    def has_pending_settlement(self, plate: str) -> bool:
-        """True when a paid, waived or disputed outcome for this listed plate has not
-        reached the server yet."""
+        With ``undelivered_only``, only outcomes the server has not received yet count.
+        """
         with self._engine.connect() as connection:
-            found = connection.execute(
-                SELECT_PENDING_SETTLEMENT, {"b_plate": normalize(plate)}
-            ).first()
-        return found is not None
+            rows = connection.execute(SELECT_SETTLED_SESSIONS, {"b_plate": normalize(plate)})
+            return {
+                session_id
+                for row in rows
+                if not (undelivered_only and row.delivered_at is not None)
+                for session_id in json.loads(row.session_ids)
+            }
 
     def queue_read_report(self, payload: Mapping[str, Any]) -> bool:
         """Queue a ``POST /api/v1/reads`` body, keyed by its ``read_id``; False when the

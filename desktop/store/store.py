@@ -46,8 +46,7 @@ class Store:
         self.record_read = self.records.record_read
         self.record_notice = self.records.record_notice
         self.record_outcome = self.records.record_outcome
-        self.has_settling_outcome = self.records.has_settling_outcome
-        self.has_pending_settlement = self.records.has_pending_settlement
+        self.settled_session_ids = self.records.settled_session_ids
         self.queue_read_report = self.records.queue_read_report
 
     @property

@@ -15,7 +15,6 @@ from desktop.config import (
     ConfigError,
     PlateSettings,
     load_config,
-    redact_url,
 )
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
@@ -292,27 +291,3 @@ def test_ca_bundle_that_exists_is_accepted(tmp_path: Path) -> None:
 def test_data_dir_expands_the_home_directory(tmp_path: Path) -> None:
     path = write(tmp_path, 'data_dir = "~/recoup-data"\n')
     assert load_config(path).data_dir == Path.home() / "recoup-data"
-
-
-# ---------------------------------------------------------------------- redact_url
-
-
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        ("rtsp://user:pass@host/stream", "rtsp://user:***@host/stream"),
-        ("rtsp://admin:p@ss/w0rd@10.0.0.5:554/s", "rtsp://admin:***@10.0.0.5:554/s"),
-        ("http://cam.local/video.cgi?user=a&pwd=b", "http://cam.local/video.cgi?user=a&pwd=***"),
-        (
-            "https://u:p@cam/x?token=abc&fps=5#top",
-            "https://u:***@cam/x?token=***&fps=5#top",
-        ),
-        ("rtsp://viewer@host/stream", "rtsp://viewer@host/stream"),
-        ("rtsp://host:554/stream", "rtsp://host:554/stream"),
-        ("0", "0"),
-        ("C:/videos/exit.mp4", "C:/videos/exit.mp4"),
-        ("", ""),
-    ],
-)
-def test_redact_url(url: str, expected: str) -> None:
-    assert redact_url(url) == expected

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from desktop.capture import Backoff, FpsMeter, SourceKind, parse_source, redact_url
+from desktop.capture import Backoff, FpsMeter, SourceKind, parse_source
+from desktop.redaction import redact_url
 
 
 def test_rtsp_url_keeps_its_value_but_shows_credentials_masked() -> None:

@@ -113,7 +113,7 @@ def test_every_lookup_and_sync_query_uses_an_index(store: Store) -> None:
             store.blacklist.lookup(read)
         store.blacklist.get("ABC123")
         store.blacklist.apply_changes([remove(3, "XYZ789"), upsert(4, "ABC123")], cursor=4)
-        store.has_settling_outcome("ABC123", 3)
+        store.settled_session_ids("ABC123")
         store.outbox.due(T0, limit=10)
 
     statements = _captured_statements(store.engine, work)

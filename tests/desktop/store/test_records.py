@@ -102,22 +102,34 @@ def test_a_paid_outcome_needs_a_method(store: Store) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "since_seq", "settled"),
+    ("kind", "settles"),
     [
-        (OutcomeKind.PAID, 4, True),
-        (OutcomeKind.WAIVED, 3, True),
-        (OutcomeKind.DISPUTED, 4, True),
-        (OutcomeKind.LEFT_UNPAID, 4, False),
-        (OutcomeKind.PAID, 5, False),  # the entry changed since: ask again
+        (OutcomeKind.PAID, True),
+        (OutcomeKind.WAIVED, True),
+        (OutcomeKind.DISPUTED, True),
+        (OutcomeKind.LEFT_UNPAID, False),
     ],
 )
-def test_a_settling_outcome_silences_the_same_entry_version(
-    store: Store, kind: OutcomeKind, since_seq: int, settled: bool
+def test_settling_outcomes_report_the_sessions_they_cover(
+    store: Store, kind: OutcomeKind, settles: bool
 ) -> None:
-    notice_id = _read_and_notice(store, entry_seq=4)
-    _pay(store, notice_id, kind=kind)
-    assert store.has_settling_outcome("abc-123", since_seq) is settled
-    assert store.has_settling_outcome("XYZ789", 0) is False
+    _pay(store, _read_and_notice(store), kind=kind)
+    expected = {7} if settles else set()
+    assert store.settled_session_ids("abc-123") == expected
+    assert store.settled_session_ids("abc-123", undelivered_only=True) == expected
+    assert store.settled_session_ids("XYZ789") == set()
+
+
+def test_settled_sessions_follow_the_outcome_through_the_outbox(store: Store) -> None:
+    _pay(store, _read_and_notice(store))
+    (item,) = store.outbox.due(T0 + timedelta(hours=1), limit=10)
+
+    store.outbox.mark_delivered(item.id, {"status": "recorded"})
+    assert store.settled_session_ids("ABC123") == {7}
+    assert store.settled_session_ids("ABC123", undelivered_only=True) == set()
+
+    store.outbox.mark_dead(item.id, "refused by the server")
+    assert store.settled_session_ids("ABC123") == set()
 
 
 def test_a_read_report_is_queued_once_per_read(store: Store) -> None:
