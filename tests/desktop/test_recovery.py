@@ -10,16 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
-from desktop.client import ServerClient
 from desktop.domain import (
     BlacklistChange,
     BlacklistEntry,
@@ -31,28 +26,20 @@ from desktop.plates import MatchTier
 from desktop.recovery import RecoveryService
 from desktop.store import Store
 from desktop.sync import SyncWorker
+from tests.desktop.booth_support import (
+    CHANGES_PATH,
+    OUTCOMES_PATH,
+    READS_PATH,
+    TOKEN,
+    ManualClock,
+    closed_port,
+    make_client,
+    rows,
+)
 from tests.desktop.hostile_server import HostileServer, echo_json, hang, json_answer
 
-TOKEN = "tok-9b1e5c3a7d2f4e6a8c0b1d3f5a7c9e2b"
-T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-READS_PATH = "/api/v1/reads"
-OUTCOMES_PATH = "/api/v1/outcomes"
-CHANGES_PATH = "/api/v1/blacklist/changes"
 DEADLINE_S = 0.5
 COOLDOWN_S = 120.0
-
-
-class ManualClock:
-    """A clock the test moves by hand (shared by the store and the services)."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def session_json(session_id: int, cents: int) -> dict[str, object]:
@@ -104,17 +91,6 @@ def read_answer(owes: bool, entry: dict[str, object] | None) -> Callable[[dict],
     }
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def rows(store: Store, sql: str, **params: object) -> list[dict[str, object]]:
-    with store.engine.connect() as connection:
-        return [dict(row._mapping) for row in connection.execute(text(sql), params)]
-
-
 # --------------------------------------------------------------------------- fixtures
 
 
@@ -129,35 +105,9 @@ def token_never_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def store(tmp_path: Path, clock: ManualClock) -> Iterator[Store]:
-    opened = Store(tmp_path / "booth.db", clock=clock)
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
-@pytest.fixture
 def server() -> Iterator[HostileServer]:
     with HostileServer() as srv:
         yield srv
-
-
-def make_client(url: str) -> ServerClient:
-    return ServerClient(
-        url,
-        TOKEN,
-        booth_id="booth-a",
-        connect_timeout_s=1.0,
-        read_timeout_s=2.0,
-        retries=0,
-        backoff_s=0.01,
-    )
 
 
 def open_service(store: Store, url: str, clock: ManualClock) -> Iterator[RecoveryService]:

@@ -9,44 +9,32 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import text
 
-from desktop.client import ServerClient
 from desktop.domain import BlacklistChange, BlacklistEntry, Outcome, OutcomeKind, PaymentMethod
 from desktop.plates import MatchTier
 from desktop.store import Store
 from desktop.sync import SyncStatus, SyncWorker
+from tests.desktop.booth_support import (
+    CHANGES_PATH,
+    OUTCOMES_PATH,
+    SNAPSHOT_PATH,
+    T0,
+    TOKEN,
+    ManualClock,
+    closed_port,
+    make_client,
+    rows,
+)
 from tests.desktop.hostile_server import HostileServer, echo_json, json_answer, raw
 
-TOKEN = "tok-5d8e2a4c6b1f3e7a9c0d2b4f6a8e1c3d"
-T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-CHANGES_PATH = "/api/v1/blacklist/changes"
-SNAPSHOT_PATH = "/api/v1/blacklist"
-OUTCOMES_PATH = "/api/v1/outcomes"
-READS_PATH = "/api/v1/reads"
 HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
-
-
-class ManualClock:
-    """A clock the test moves by hand (shared by the store and the worker)."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def entry_json(plate: str, cents: int = 1850, session_id: int = 7) -> dict[str, object]:
@@ -128,17 +116,6 @@ def resync_required(latest_seq: int) -> dict[str, object]:
     return {
         "detail": {"code": "resync_required", "message": "cursor pruned", "latest_seq": latest_seq}
     }
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def rows(store: Store, sql: str) -> list[dict[str, object]]:
-    with store.engine.connect() as connection:
-        return [dict(row._mapping) for row in connection.execute(text(sql))]
 
 
 def query(seen_path: str) -> dict[str, str]:
@@ -227,36 +204,10 @@ def token_never_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def store(tmp_path: Path, clock: ManualClock) -> Iterator[Store]:
-    opened = Store(tmp_path / "booth.db", clock=clock)
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
-@pytest.fixture
 def server() -> Iterator[HostileServer]:
     with HostileServer() as srv:
         srv.on("GET", CHANGES_PATH, json_answer(page([], 0)))
         yield srv
-
-
-def make_client(url: str) -> ServerClient:
-    return ServerClient(
-        url,
-        TOKEN,
-        booth_id="booth-a",
-        connect_timeout_s=1.0,
-        read_timeout_s=2.0,
-        retries=0,
-        backoff_s=0.01,
-    )
 
 
 @pytest.fixture

@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from desktop.domain import BlacklistChange, BlacklistEntry, EntryStatus, UnpaidSession
 from desktop.store import Store
-
-T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-
-
-class ManualClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
+from tests.desktop.booth_support import T0, ManualClock
 
 
 def make_entry(plate: str, unpaid_cents: int = 1850, **changes: object) -> BlacklistEntry:
@@ -55,9 +40,7 @@ def remove(seq: int, plate: str) -> BlacklistChange:
     return BlacklistChange(seq=seq, plate=plate, action="remove")
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
+
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from desktop.store import Store, UnknownOutboxItemError
-from tests.desktop.store.conftest import ManualClock
+from tests.desktop.booth_support import ManualClock
 
 
 def _queue(store: Store, count: int) -> list[str]:
