@@ -1,0 +1,1 @@
+"""Plate recognition: motion gate, plate finding and OCR, multi-frame consensus."""

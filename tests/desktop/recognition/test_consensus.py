@@ -1,0 +1,306 @@
+"""Multi-frame consensus: one read per vehicle from noisy per-frame OCR, with a cooldown."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from desktop.plates import match
+from desktop.recognition.consensus import (
+    ConsensusConfig,
+    Decision,
+    FrameCandidate,
+    PlateConsensus,
+    VehicleRead,
+)
+from desktop.recognition.motion import MotionGate
+from desktop.synthetic import make_lane_video
+
+FPS = 10.0
+STEP = 1.0 / FPS
+
+
+def make(lane: str = "lane-1", **config: float) -> PlateConsensus:
+    counter = itertools.count(1)
+    return PlateConsensus(
+        lane,
+        config=ConsensusConfig(**config),  # type: ignore[arg-type]
+        id_factory=lambda: uuid.UUID(int=next(counter)),
+    )
+
+
+def play(
+    consensus: PlateConsensus, frames: list[list[FrameCandidate]], start: float = 0.0
+) -> tuple[list[VehicleRead], float]:
+    """Feed one frame per STEP seconds; return every read emitted and the next timestamp."""
+    reads: list[VehicleRead] = []
+    at = start
+    for candidates in frames:
+        reads.extend(consensus.feed(at, candidates))
+        at += STEP
+    return reads, at
+
+
+def c(text: str, confidence: float = 0.9, **extra: object) -> FrameCandidate:
+    return FrameCandidate(text, confidence, **extra)  # type: ignore[arg-type]
+
+
+def test_agreeing_frames_give_one_read_as_soon_as_they_agree() -> None:
+    consensus = make()
+    reads, at = play(consensus, [[c("ABC1234")]] * 3)
+    assert [r.read.plate for r in reads] == ["ABC1234"]
+    read = reads[0]
+    assert read.decision is Decision.AGREEMENT
+    assert read.read.lane == "lane-1"
+    assert read.read.source == "camera"
+    assert read.read.confidence > 0.8
+    assert read.frames == 3
+    more, at = play(consensus, [[c("ABC1234")]] * 20, start=at)
+    assert more == []
+    assert consensus.settled
+    assert consensus.lane_empty(at) == []
+    assert not consensus.vehicle_present
+
+
+def test_noisy_frames_with_look_alike_misreads_the_majority_wins_with_alternatives() -> None:
+    consensus = make()
+    frames = [
+        [c("A8C1234", 0.6)],
+        [c("abc-1234", 0.92)],
+        [c("ABC1Z34", 0.5), c("EXIT", 0.3)],
+        [],
+        [c("ABC1234", 0.88)],
+        [c("A8C1234", 0.55)],
+        [c("ABC1234", 0.9)],
+    ]
+    reads, _ = play(consensus, frames)
+    assert len(reads) == 1
+    read = reads[0].read
+    assert read.plate == "ABC1234"
+    # Alternatives are the other readings of this plate, best supported first; the
+    # "EXIT" sign read in one frame is evidence, not an alternative.
+    assert read.alternatives == ("A8C1234", "ABC1Z34")
+    support = {s.text: s.frames for s in reads[0].support}
+    assert support == {"ABC1234": 3, "A8C1234": 2, "ABC1Z34": 1, "EXIT": 1}
+    assert 0 < read.confidence < 0.9
+
+
+def test_the_best_crop_and_snapshot_travel_with_the_read() -> None:
+    consensus = make()
+    frames = [
+        [c("ABC1234", 0.7, crop="crop-a", snapshot="snap-a")],
+        [c("ABC1234", 0.95, crop="crop-b", snapshot="snap-b", box=(1, 2, 3, 4))],
+        [c("ABC1234", 0.8, crop="crop-c", snapshot="snap-c")],
+    ]
+    seen = datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
+    reads = []
+    for index, candidates in enumerate(frames):
+        reads += consensus.feed(index * STEP, candidates, seen_at=seen.replace(second=index))
+    assert len(reads) == 1
+    assert (reads[0].crop, reads[0].snapshot, reads[0].box) == ("crop-b", "snap-b", (1, 2, 3, 4))
+    assert reads[0].read.seen_at == seen.replace(second=1)
+    assert reads[0].read.read_id == uuid.UUID(int=1)
+
+
+def test_vehicle_leaving_before_agreement_gives_its_best_supported_text() -> None:
+    consensus = make()
+    reads, at = play(consensus, [[c("ABC1234", 0.7)], [c("A8C1234", 0.4)], [c("ABC1234", 0.6)]])
+    assert reads == []
+    # No read for longer than the gap: the vehicle has gone.
+    reads = consensus.feed(at + 2.5, [])
+    assert [r.read.plate for r in reads] == ["ABC1234"]
+    assert reads[0].decision is Decision.LEFT
+    assert reads[0].read.alternatives == ("A8C1234",)
+
+
+def test_empty_lane_signal_ends_the_vehicle() -> None:
+    consensus = make()
+    reads, at = play(consensus, [[c("7XYZ042", 0.8)], [c("7XYZ042", 0.7)]])
+    assert reads == []
+    reads = consensus.lane_empty(at)
+    assert [r.read.plate for r in reads] == ["7XYZ042"]
+
+
+def test_vehicle_leaving_with_too_little_support_gives_no_read() -> None:
+    consensus = make()
+    reads, at = play(consensus, [[c("ABC1234", 0.9)], [], [c("QQ", 0.2)]])
+    reads += consensus.tick(at + 10)
+    reads += consensus.lane_empty(at + 11)
+    assert reads == []
+
+
+def test_two_vehicles_one_after_another_give_two_reads() -> None:
+    consensus = make()
+    first, at = play(consensus, [[c("ABC1234")]] * 8 + [[]] * 5)
+    second, at = play(consensus, [[]] * 25 + [[c("XYZ9876")]] * 8, start=at)
+    assert [r.read.plate for r in first + second] == ["ABC1234", "XYZ9876"]
+    assert first[0].read.read_id != second[0].read.read_id
+
+
+def test_next_vehicle_right_behind_takes_over_once_the_first_goes_quiet() -> None:
+    consensus = make()
+    frames = [[c("ABC1234")]] * 6 + [[c("XYZ9876")]] * 6
+    reads, _ = play(consensus, frames)
+    assert [r.read.plate for r in reads] == ["ABC1234", "XYZ9876"]
+
+
+def test_same_plate_within_the_cooldown_is_not_read_again() -> None:
+    consensus = make(cooldown_s=30.0)
+    reads, at = play(consensus, [[c("ABC1234")]] * 5)
+    reads += consensus.lane_empty(at)
+    # The car reverses and comes back 10 s later; one frame even misreads a look-alike.
+    again, at = play(consensus, [[c("A8C1234")]] + [[c("ABC1234")]] * 6, start=at + 10)
+    again += consensus.lane_empty(at)
+    assert [r.read.plate for r in reads] == ["ABC1234"]
+    assert again == []
+    # Well after the cooldown (counted from the last sighting) it is a new visit.
+    later, at = play(consensus, [[c("ABC1234")]] * 5, start=at + 31)
+    assert [r.read.plate for r in later] == ["ABC1234"]
+
+
+def test_cooldown_is_per_lane_object() -> None:
+    lane_a, lane_b = make("a"), make("b")
+    reads_a, _ = play(lane_a, [[c("ABC1234")]] * 3)
+    reads_b, _ = play(lane_b, [[c("ABC1234")]] * 3)
+    assert [r.read.lane for r in reads_a + reads_b] == ["a", "b"]
+
+
+def test_region_correction_merges_positional_misreads() -> None:
+    consensus = PlateConsensus("cn-lane", region="cn")
+    # A digit 8 in the issuing-office letter slot can only be a B; "hello" fits no format.
+    frames = [[c("京812345")], [c("hello", 0.99)], [c("京B12345")], [c("京B12345")]]
+    reads, _ = play(consensus, frames)
+    assert [r.read.plate for r in reads] == ["京B12345"]
+    assert reads[0].read.alternatives == ()
+
+
+def test_same_input_gives_same_output() -> None:
+    frames = [[c("A8C1234", 0.6)], [c("ABC1234", 0.9)], [], [c("ABC1234", 0.8)]] * 3
+    first, _ = play(make(), frames)
+    second, _ = play(make(), frames)
+    assert first == second
+
+
+# --- property: noise never makes more than one read per vehicle ------------------------
+
+PLATES = ("ABC1234", "7XYZ042", "KLM5678", "GO2BIG9")
+SWAPS = {"B": "8", "O": "0", "Z": "2", "S": "5", "G": "6", "I": "1", "8": "B", "0": "O"}
+
+
+def misread(plate: str, position: int) -> str:
+    """A look-alike misread of ``plate`` (OCR-equivalent), or ``plate`` when none applies."""
+    chars = list(plate)
+    swappable = [i for i, ch in enumerate(chars) if ch in SWAPS]
+    if not swappable:
+        return plate
+    index = swappable[position % len(swappable)]
+    chars[index] = SWAPS[chars[index]]
+    return "".join(chars)
+
+
+noise_frame = st.one_of(
+    st.just(("empty", 0, 0.0)),
+    st.tuples(st.just("misread"), st.integers(0, 6), st.floats(0.05, 0.6)),
+    st.tuples(st.just("junk"), st.integers(0, 10**6), st.floats(0.05, 0.4)),
+    st.tuples(st.just("true"), st.just(0), st.floats(0.6, 0.99)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    visits=st.lists(
+        st.tuples(st.sampled_from(PLATES), st.lists(noise_frame, min_size=1, max_size=40)),
+        min_size=1,
+        max_size=4,
+    ),
+    leave_by_signal=st.booleans(),
+)
+def test_interleaved_noise_never_gives_more_than_one_read_per_vehicle(
+    visits: list[tuple[str, list[tuple[str, int, float]]]], leave_by_signal: bool
+) -> None:
+    consensus = make(cooldown_s=30.0)
+    at = 0.0
+    junk_serial = itertools.count()
+    per_vehicle: list[list[VehicleRead]] = []
+    for plate, frames in visits:
+        reads: list[VehicleRead] = []
+        for kind, number, confidence in frames:
+            if kind == "empty":
+                candidates: list[FrameCandidate] = []
+            elif kind == "misread":
+                candidates = [c(misread(plate, number), confidence)]
+            elif kind == "junk":
+                # Stickers and dealer frames: short texts that never repeat.
+                candidates = [c(f"J{next(junk_serial) % 1000}", confidence)]
+            else:
+                candidates = [c(plate, confidence)]
+            reads += consensus.feed(at, candidates)
+            at += STEP
+        if leave_by_signal:
+            reads += consensus.lane_empty(at)
+        at += 60.0  # the lane stays empty well beyond the gap and the cooldown
+        reads += consensus.tick(at)
+        per_vehicle.append(reads)
+    for (plate, frames), reads in zip(visits, per_vehicle, strict=True):
+        assert len(reads) <= 1
+        for read in reads:
+            assert match(read.read.plate, plate) is not None
+        true_support = sum(conf for kind, _, conf in frames if kind == "true")
+        true_frames = sum(kind == "true" for kind, _, _ in frames)
+        noisy = sum(conf for kind, _, conf in frames if kind == "misread")
+        if true_frames >= 3 and true_support >= 2.0 and noisy == 0:
+            assert [r.read.plate for r in reads] == [plate]
+
+
+# --- a lane video through the motion gate and consensus ------------------------------
+
+
+def test_lane_video_through_gate_and_consensus_gives_one_read_per_vehicle(
+    tmp_path: Path,
+) -> None:
+    plates = ["ABC1234", "7XYZ042", "ABC1234"]
+    video = make_lane_video(
+        tmp_path / "lane.avi",
+        plates,
+        fps=10,
+        size=(480, 270),
+        seconds_per_vehicle=5,
+        rng=4,
+        empty_seconds=3.0,
+    )
+    gate = MotionGate()
+    consensus = PlateConsensus("lane-1", region="us", config=ConsensusConfig(cooldown_s=2.0))
+    capture = cv2.VideoCapture(str(video.path))
+    reads: list[VehicleRead] = []
+    ocr_frames = 0
+    try:
+        for truth in video.frames:
+            ok, frame = capture.read()
+            assert ok
+            at = truth.index / video.fps
+            if not gate.update(frame):
+                reads += consensus.tick(at)
+                continue
+            ocr_frames += 1
+            # Stand-in for the recognizer: it reads the plate when it is big enough,
+            # every third read with a look-alike slip.
+            candidates = []
+            if truth.plate and truth.box and truth.box[2] >= 40:
+                text = truth.plate if truth.index % 3 else truth.plate.replace("1", "I")
+                candidates = [c(text, 0.85 if truth.index % 3 else 0.5, crop=truth.box)]
+            reads += consensus.feed(at, candidates)
+    finally:
+        capture.release()
+    reads += consensus.lane_empty(video.frame_count / video.fps)
+    assert [r.read.plate for r in reads] == plates
+    for read, visit in zip(reads, video.visits, strict=True):
+        assert read.decision is Decision.AGREEMENT
+        assert read.decided_at * video.fps < visit.leave_frame  # decided while it waits
+        assert read.crop is not None
+    assert ocr_frames < video.frame_count - 3 * 20  # empty lanes cost no OCR
