@@ -46,14 +46,20 @@ def random_plate(rng: random.Random) -> str:
     if shape < 0.30:  # US: ABC1234
         return "".join(pick(LETTERS) for _ in range(3)) + "".join(pick(DIGITS) for _ in range(4))
     if shape < 0.50:  # California: 7XYZ042
-        return (pick("123456789") + "".join(pick(LETTERS) for _ in range(3))
-                + "".join(pick(DIGITS) for _ in range(3)))
+        return (
+            pick("123456789")
+            + "".join(pick(LETTERS) for _ in range(3))
+            + "".join(pick(DIGITS) for _ in range(3))
+        )
     if shape < 0.70:  # China: 京A12345, new energy 京AD12345
         tail = 6 if rng.random() < 0.2 else 5
         return pick(PROVINCES) + pick(LETTERS) + "".join(pick(ALNUM) for _ in range(tail))
     if shape < 0.85:  # EU: AB123CD
-        return ("".join(pick(LETTERS) for _ in range(2)) + "".join(pick(DIGITS) for _ in range(3))
-                + "".join(pick(LETTERS) for _ in range(2)))
+        return (
+            "".join(pick(LETTERS) for _ in range(2))
+            + "".join(pick(DIGITS) for _ in range(3))
+            + "".join(pick(LETTERS) for _ in range(2))
+        )
     return "".join(pick(ALNUM) for _ in range(6))  # generic six
 
 
@@ -77,14 +83,23 @@ def entries(plates: list[str], rng: random.Random) -> Iterator[BlacklistEntry]:
         for number in range(rng.randint(1, 3)):
             entered = BASE_TIME + timedelta(minutes=rng.randint(0, 500_000))
             fee = rng.randint(200, 5000)
-            sessions.append(UnpaidSession(
-                id=index * 4 + number, lot_id="north", lot_name="North Garage",
-                entered_at=entered, exited_at=entered + timedelta(hours=2),
-                fee_cents=fee, unpaid_cents=fee,
-            ))
+            sessions.append(
+                UnpaidSession(
+                    id=index * 4 + number,
+                    lot_id="north",
+                    lot_name="North Garage",
+                    entered_at=entered,
+                    exited_at=entered + timedelta(hours=2),
+                    fee_cents=fee,
+                    unpaid_cents=fee,
+                )
+            )
         yield BlacklistEntry(
-            plate=plate, status=EntryStatus.ACTIVE, currency="USD",
-            unpaid_cents=sum(s.unpaid_cents for s in sessions), sessions=sessions,
+            plate=plate,
+            status=EntryStatus.ACTIVE,
+            currency="USD",
+            unpaid_cents=sum(s.unpaid_cents for s in sessions),
+            sessions=sessions,
             updated_at=BASE_TIME,
         )
 
@@ -138,8 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
 
-    print(f"machine: {platform.platform()}; python {platform.python_version()}; "
-          f"sqlite {sqlite3.sqlite_version}")
+    print(
+        f"machine: {platform.platform()}; python {platform.python_version()}; "
+        f"sqlite {sqlite3.sqlite_version}"
+    )
     print(f"cpu: {cpu_model()}; cores: {os.cpu_count()}")
 
     plates = unique_plates(args.entries, rng)
@@ -153,8 +170,10 @@ def main(argv: list[str] | None = None) -> int:
             with store.engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             size_mb = path.stat().st_size / 1e6
-            print(f"build: {stored} entries in {build_s:.1f} s "
-                  f"({stored / build_s:,.0f} entries/s); file {size_mb:.1f} MB")
+            print(
+                f"build: {stored} entries in {build_s:.1f} s "
+                f"({stored / build_s:,.0f} entries/s); file {size_mb:.1f} MB"
+            )
 
             queries = build_queries(plates, args.queries, rng)
             for read, _kind, _listed in queries[:200]:  # warm the page cache and pool
@@ -167,16 +186,19 @@ def main(argv: list[str] | None = None) -> int:
                 started_ns = time.perf_counter_ns()
                 hits = store.blacklist.lookup(read)
                 timings[kind].append((time.perf_counter_ns() - started_ns) / 1e6)
-                if any(hit.entry.plate == listed and hit.match.tier is KINDS[kind]
-                       for hit in hits) or (kind == "miss" and not hits):
+                if any(
+                    hit.entry.plate == listed and hit.match.tier is KINDS[kind] for hit in hits
+                ) or (kind == "miss" and not hits):
                     found[kind] += 1
         finally:
             store.close()
 
     for kind, values in timings.items():
-        print(f"{kind:>6}: n={len(values)} as_expected={found[kind]} "
-              f"median={statistics.median(values):.3f} ms "
-              f"p90={percentile(values, 0.9):.3f} ms p99={percentile(values, 0.99):.3f} ms")
+        print(
+            f"{kind:>6}: n={len(values)} as_expected={found[kind]} "
+            f"median={statistics.median(values):.3f} ms "
+            f"p90={percentile(values, 0.9):.3f} ms p99={percentile(values, 0.99):.3f} ms"
+        )
     everything = [value for values in timings.values() for value in values]
     summary = {
         "entries": stored,
@@ -186,8 +208,10 @@ def main(argv: list[str] | None = None) -> int:
         "median_ms": f"{statistics.median(everything):.3f}",
         "p90_ms": f"{percentile(everything, 0.9):.3f}",
         "p99_ms": f"{percentile(everything, 0.99):.3f}",
-        **{f"{kind}_median_ms": f"{statistics.median(values):.3f}"
-           for kind, values in timings.items()},
+        **{
+            f"{kind}_median_ms": f"{statistics.median(values):.3f}"
+            for kind, values in timings.items()
+        },
     }
     print(" ".join(f"{key}={value}" for key, value in summary.items()))
     return 0
@@ -202,9 +226,7 @@ KINDS: dict[str, MatchTier | None] = {
 }
 
 
-def build_queries(
-    plates: list[str], count: int, rng: random.Random
-) -> list[tuple[str, str, str]]:
+def build_queries(plates: list[str], count: int, rng: random.Random) -> list[tuple[str, str, str]]:
     """(read, kind, source plate) tuples: a quarter of each kind, shuffled."""
     listed = set(plates)
     queries: list[tuple[str, str, str]] = []

@@ -143,12 +143,10 @@ class BoothIdentity(_Section):
 class Lane(_Section):
     """One exit lane and the camera watching it."""
 
-    name: str = Field(
-        min_length=1, max_length=60, description="Lane name shown to the attendant."
-    )
+    name: str = Field(min_length=1, max_length=60, description="Lane name shown to the attendant.")
     camera: str = Field(
         min_length=1,
-        description='Camera source: rtsp://..., http(s)://... (MJPEG), a video file path, '
+        description="Camera source: rtsp://..., http(s)://... (MJPEG), a video file path, "
         'or a USB camera index such as "0".',
     )
     roi: tuple[Fraction, Fraction, Fraction, Fraction] | None = Field(
@@ -409,4 +407,3 @@ def _origin(loc: list[str], path: Path | None, overrides: dict[str, Any]) -> str
         if candidate in names:
             return f"environment {candidate}"
     return str(path) if path is not None else "configuration"
-

@@ -18,9 +18,7 @@ from types import MappingProxyType
 # Characters that OCR confuses with each other. Each group maps to one representative,
 # so two plates that differ only by look-alikes share an equivalence key.
 LOOK_ALIKE_GROUPS: tuple[str, ...] = ("0ODQ", "1IL", "8B", "5S", "2Z", "6G")
-_EQUIVALENCE_TABLE = str.maketrans(
-    {ch: group[0] for group in LOOK_ALIKE_GROUPS for ch in group}
-)
+_EQUIVALENCE_TABLE = str.maketrans({ch: group[0] for group in LOOK_ALIKE_GROUPS for ch in group})
 
 MAX_LOOK_ALIKE_SUBSTITUTIONS = 2
 # Below this length a one-character difference is too likely to be another vehicle.
@@ -90,9 +88,7 @@ def levenshtein(a: str, b: str, limit: int | None = None) -> int:
     for i, ca in enumerate(a, start=1):
         current = [i]
         for j, cb in enumerate(b, start=1):
-            current.append(
-                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
-            )
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
         if limit is not None and min(current) > limit:
             return limit + 1
         previous = current
@@ -358,16 +354,25 @@ PROFILES: Mapping[str, RegionProfile] = MappingProxyType(
             "any 5-8 characters otherwise",
             (
                 PlateFormat(
-                    "fr", "LLDDDLL", "AB123CD", "France (SIV)",
+                    "fr",
+                    "LLDDDLL",
+                    "AB123CD",
+                    "France (SIV)",
                     letters=LATIN_LETTERS.translate(str.maketrans("", "", "IOU")),
                 ),
                 PlateFormat(
-                    "it", "LLDDDLL", "AB123CD", "Italy",
+                    "it",
+                    "LLDDDLL",
+                    "AB123CD",
+                    "Italy",
                     letters=LATIN_LETTERS.translate(str.maketrans("", "", "IOQU")),
                 ),
                 PlateFormat("es", "DDDDLLL", "1234BCD", "Spain", letters=_ES_LETTERS),
                 PlateFormat(
-                    "uk", "LLDDLLL", "AB12CDE", "United Kingdom",
+                    "uk",
+                    "LLDDLLL",
+                    "AB12CDE",
+                    "United Kingdom",
                     letters=LATIN_LETTERS.translate(str.maketrans("", "", "IQ")),
                 ),
                 PlateFormat("nl-ddllld", "DDLLLD", "12BDF3", "Netherlands", letters=_NL_LETTERS),

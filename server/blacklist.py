@@ -26,9 +26,7 @@ logger = logging.getLogger(__name__)
 
 def read_state(session: Session) -> ServerState:
     """The counter row, without locking it."""
-    return session.execute(
-        select(ServerState).where(ServerState.id == STATE_ROW_ID)
-    ).scalar_one()
+    return session.execute(select(ServerState).where(ServerState.id == STATE_ROW_ID)).scalar_one()
 
 
 def lock_state(session: Session) -> ServerState:
@@ -42,19 +40,25 @@ def lock_state(session: Session) -> ServerState:
 
 
 def append_change(
-    session: Session, *, state: ServerState, plate: str, action: str,
+    session: Session,
+    *,
+    state: ServerState,
+    plate: str,
+    action: str,
     entry: dict[str, Any] | None,
 ) -> int:
     """Append one change with the next seq; ``state`` must come from ``lock_state``."""
     state.latest_seq += 1
-    session.add(
-        BlacklistChange(seq=state.latest_seq, plate=plate, action=action, entry=entry)
-    )
+    session.add(BlacklistChange(seq=state.latest_seq, plate=plate, action=action, entry=entry))
     return state.latest_seq
 
 
 def refresh_entry(
-    session: Session, *, plate: str, currency: str, now: datetime | None = None,
+    session: Session,
+    *,
+    plate: str,
+    currency: str,
+    now: datetime | None = None,
     keep: int | None = None,
 ) -> BlacklistEntry | None:
     """Recompute ``plate``'s entry from its sessions; append a change only if it changed.
@@ -88,9 +92,7 @@ def refresh_entry(
     if existing is not None and _without_time(existing.entry) == content:
         return existing
     stamp = now or utcnow()
-    entry_json = EntryOut.model_validate({**content, "updated_at": stamp}).model_dump(
-        mode="json"
-    )
+    entry_json = EntryOut.model_validate({**content, "updated_at": stamp}).model_dump(mode="json")
     seq = append_change(session, state=state, plate=plate, action="upsert", entry=entry_json)
     if existing is None:
         existing = BlacklistEntry(plate=plate)

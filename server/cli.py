@@ -41,8 +41,13 @@ class ServerThread:
     """The server on a background thread (demo and tests); port 0 picks a free port."""
 
     def __init__(
-        self, settings: ServerSettings | None = None, *, database_url: str | None = None,
-        host: str = "127.0.0.1", port: int = 0, seed_demo: bool = False,
+        self,
+        settings: ServerSettings | None = None,
+        *,
+        database_url: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed_demo: bool = False,
     ) -> None:
         """Build the app (migrating the database) and bind the socket; ``start`` serves.
 
@@ -59,13 +64,19 @@ class ServerThread:
         self._socket = socket.create_server((host, port))
         self._port = self._socket.getsockname()[1]
         config = uvicorn.Config(
-            self.app, log_config=None, log_level="warning", ws="none", lifespan="on",
+            self.app,
+            log_config=None,
+            log_level="warning",
+            ws="none",
+            lifespan="on",
             access_log=False,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]},
-            name="recoup-server", daemon=True,
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            name="recoup-server",
+            daemon=True,
         )
 
     @property

@@ -65,9 +65,7 @@ DEMO_VEHICLES: dict[str, list[DemoSession]] = {
 PRE_BLACKLISTED = ("PQR789", "B0LT123")
 
 
-def seed_demo(
-    session: Session, *, currency: str = "USD", now: datetime | None = None
-) -> None:
+def seed_demo(session: Session, *, currency: str = "USD", now: datetime | None = None) -> None:
     """Insert the demo lots, booths, vehicles and blacklist entries, then commit.
 
     DEMO ONLY: booths ``booth-a`` / ``booth-b`` get the well-known tokens
@@ -89,15 +87,21 @@ def seed_demo(
             continue
         for visit in visits:
             entered = (now - timedelta(days=visit.days_ago)).replace(
-                hour=8 + visit.days_ago % 9, minute=(visit.fee_cents // 10) % 60,
-                second=0, microsecond=0,
+                hour=8 + visit.days_ago % 9,
+                minute=(visit.fee_cents // 10) % 60,
+                second=0,
+                microsecond=0,
             )
             status = "paid" if visit.paid_cents >= visit.fee_cents else "unpaid"
             session.add(
                 ParkingSession(
-                    plate=plate, lot_id=visit.lot_id, entered_at=entered,
+                    plate=plate,
+                    lot_id=visit.lot_id,
+                    entered_at=entered,
                     exited_at=entered + timedelta(hours=visit.hours),
-                    fee_cents=visit.fee_cents, paid_cents=visit.paid_cents, status=status,
+                    fee_cents=visit.fee_cents,
+                    paid_cents=visit.paid_cents,
+                    status=status,
                 )
             )
     session.flush()

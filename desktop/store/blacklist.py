@@ -208,9 +208,7 @@ class BlacklistCache:
         with self._engine.connect() as connection:
             candidates = connection.execute(SELECT_CANDIDATES, parameters).scalars().all()
             matches = {
-                listed: found
-                for listed in candidates
-                if (found := match(read, listed)) is not None
+                listed: found for listed in candidates if (found := match(read, listed)) is not None
             }
             if not matches:
                 return []

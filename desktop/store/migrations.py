@@ -173,8 +173,9 @@ def migrate(engine: Engine, *, target: int = HEAD_VERSION) -> int:
         with writer(engine).begin() as connection:
             if schema_version(connection) >= migration.version:
                 continue
-            logger.info("migrating store to version %d: %s",
-                        migration.version, migration.description)
+            logger.info(
+                "migrating store to version %d: %s", migration.version, migration.description
+            )
             for step in migration.steps:
                 connection.exec_driver_sql(step)
             connection.exec_driver_sql(f"PRAGMA user_version = {migration.version}")

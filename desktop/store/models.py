@@ -24,9 +24,7 @@ class BlacklistEntryRow(Base):
     """One cached blacklist entry; ``payload`` is the entry as JSON."""
 
     __tablename__ = "blacklist_entries"
-    __table_args__ = (
-        Index("ix_blacklist_entries_equivalence_key", "equivalence_key", "plate"),
-    )
+    __table_args__ = (Index("ix_blacklist_entries_equivalence_key", "equivalence_key", "plate"),)
 
     plate: Mapped[str] = mapped_column(Text, primary_key=True)
     equivalence_key: Mapped[str] = mapped_column(Text)

@@ -88,9 +88,7 @@ def enqueue(
 class Outbox:
     """Read and settle outbox rows; each call is its own transaction."""
 
-    def __init__(
-        self, engine: Engine, units: UnitOfWork, clock: Callable[[], datetime]
-    ) -> None:
+    def __init__(self, engine: Engine, units: UnitOfWork, clock: Callable[[], datetime]) -> None:
         self._engine = engine
         self._units = units
         self._clock = clock

@@ -65,9 +65,7 @@ class UnknownNoticeError(LookupError):
 class Records:
     """Writes the booth's own records; every method is its own transaction."""
 
-    def __init__(
-        self, engine: Engine, units: UnitOfWork, clock: Callable[[], datetime]
-    ) -> None:
+    def __init__(self, engine: Engine, units: UnitOfWork, clock: Callable[[], datetime]) -> None:
         self._engine = engine
         self._units = units
         self._clock = clock
@@ -189,12 +187,16 @@ class Records:
                 SELECT_OUTCOME_FOR_NOTICE, {"b_notice_id": str(notice_id)}
             ).first()
             if existing is not None:
-                logger.warning("notice %s already has outcome %s; not recording another",
-                               notice_id, existing.outcome_id)
+                logger.warning(
+                    "notice %s already has outcome %s; not recording another",
+                    notice_id,
+                    existing.outcome_id,
+                )
                 return _outcome_from_row(existing._mapping)
-            if connection.execute(
-                SELECT_NOTICE_EXISTS, {"b_notice_id": str(notice_id)}
-            ).first() is None:
+            if (
+                connection.execute(SELECT_NOTICE_EXISTS, {"b_notice_id": str(notice_id)}).first()
+                is None
+            ):
                 raise UnknownNoticeError(f"no notice {notice_id}")
             connection.execute(insert(_outcomes).values(_outcome_row(record)))
             enqueue(

@@ -20,9 +20,7 @@ _table = SyncStateRow.__table__
 
 def read_value(conn: Session | Connection, key: str) -> str | None:
     """The stored value of ``key``, or None."""
-    return conn.execute(
-        select(_table.c.value).where(_table.c.key == key)
-    ).scalar_one_or_none()
+    return conn.execute(select(_table.c.value).where(_table.c.key == key)).scalar_one_or_none()
 
 
 def write_value(conn: Session | Connection, key: str, value: str) -> None:

@@ -68,8 +68,13 @@ def _lock_sessions(session: Session, body: OutcomeIn) -> list[ParkingSession]:
 
 
 def _answer(
-    body: OutcomeIn, *, state: str, collected: int, settled: list[int],
-    already_paid: list[int], message: str,
+    body: OutcomeIn,
+    *,
+    state: str,
+    collected: int,
+    settled: list[int],
+    already_paid: list[int],
+    message: str,
 ) -> dict[str, Any]:
     return OutcomeOut(
         outcome_id=body.outcome_id,
@@ -89,7 +94,10 @@ def _apply(
     if body.kind == "paid":
         if settled_before:
             return status.HTTP_409_CONFLICT, _answer(
-                body, state="already_paid", collected=0, settled=[],
+                body,
+                state="already_paid",
+                collected=0,
+                settled=[],
                 already_paid=settled_before,
                 message="already settled elsewhere; nothing was collected",
             )
@@ -103,47 +111,73 @@ def _apply(
         for row in rows:
             session.add(
                 Payment(
-                    session_id=row.id, outcome_id=body.outcome_id,
-                    amount_cents=row.unpaid_cents, method=body.method or "",
+                    session_id=row.id,
+                    outcome_id=body.outcome_id,
+                    amount_cents=row.unpaid_cents,
+                    method=body.method or "",
                 )
             )
             row.paid_cents = row.fee_cents
             row.status = "paid"
         return status.HTTP_200_OK, _answer(
-            body, state="recorded", collected=expected, settled=[r.id for r in rows],
-            already_paid=[], message=f"collected {expected} cents",
+            body,
+            state="recorded",
+            collected=expected,
+            settled=[r.id for r in rows],
+            already_paid=[],
+            message=f"collected {expected} cents",
         )
     if body.kind in ("disputed", "waived"):
         changed = [row for row in rows if row.status in ("unpaid", "disputed")]
         for row in changed:
             row.status = body.kind
         return status.HTTP_200_OK, _answer(
-            body, state="recorded", collected=0, settled=[r.id for r in changed],
-            already_paid=settled_before, message=f"{len(changed)} session(s) {body.kind}",
+            body,
+            state="recorded",
+            collected=0,
+            settled=[r.id for r in changed],
+            already_paid=settled_before,
+            message=f"{len(changed)} session(s) {body.kind}",
         )
     return status.HTTP_200_OK, _answer(
-        body, state="recorded", collected=0, settled=[], already_paid=[],
+        body,
+        state="recorded",
+        collected=0,
+        settled=[],
+        already_paid=[],
         message="left unpaid; recorded",
     )
 
 
 def _record(
-    session: Session, *, body: OutcomeIn, booth: Booth, request_json: dict[str, Any],
+    session: Session,
+    *,
+    body: OutcomeIn,
+    booth: Booth,
+    request_json: dict[str, Any],
     settings: ServerSettings,
 ) -> tuple[int, dict[str, Any]]:
     rows = _lock_sessions(session, body)
     http_status, answer = _apply(session, body=body, rows=rows)
     session.add(
         Outcome(
-            outcome_id=body.outcome_id, booth_id=booth.id, plate=body.plate, kind=body.kind,
-            method=body.method, amount_cents=body.amount_cents, request=request_json,
-            http_status=http_status, answer=answer,
+            outcome_id=body.outcome_id,
+            booth_id=booth.id,
+            plate=body.plate,
+            kind=body.kind,
+            method=body.method,
+            amount_cents=body.amount_cents,
+            request=request_json,
+            http_status=http_status,
+            answer=answer,
         )
     )
     if http_status == status.HTTP_200_OK and body.kind != "left_unpaid":
         session.flush()
         refresh_entry(
-            session, plate=body.plate, currency=settings.currency,
+            session,
+            plate=body.plate,
+            currency=settings.currency,
             keep=settings.change_log_keep,
         )
     return http_status, answer
@@ -154,8 +188,11 @@ def _record(
     response_model=OutcomeOut,
     responses={
         409: {"model": OutcomeOut, "description": "already paid: nothing collected"},
-        422: {"model": ErrorOut, "description": "amount_mismatch, unknown_sessions, "
-              "idempotency_key_reused (or a validation error)"},
+        422: {
+            "model": ErrorOut,
+            "description": "amount_mismatch, unknown_sessions, "
+            "idempotency_key_reused (or a validation error)",
+        },
     },
 )
 def post_outcome(

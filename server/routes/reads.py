@@ -66,7 +66,10 @@ def post_read(
     if stored is not None:
         return stored
     answer = _record(
-        session, body=body, booth=booth, currency=settings.currency,
+        session,
+        body=body,
+        booth=booth,
+        currency=settings.currency,
         keep=settings.change_log_keep,
     )
     try:

@@ -110,8 +110,9 @@ class HostileServer:
     def seen(self, method: str, path: str) -> list[Seen]:
         """Requests received for ``method path`` (query ignored)."""
         with self._cond:
-            return [r for r in self.requests
-                    if r.method == method and urlsplit(r.path).path == path]
+            return [
+                r for r in self.requests if r.method == method and urlsplit(r.path).path == path
+            ]
 
     def count(self, method: str, path: str) -> int:
         return len(self.seen(method, path))
@@ -122,8 +123,7 @@ class HostileServer:
             return self._cond.wait_for(lambda: self._count_locked(method, path) >= n, timeout)
 
     def _count_locked(self, method: str, path: str) -> int:
-        return sum(1 for r in self.requests
-                   if r.method == method and urlsplit(r.path).path == path)
+        return sum(1 for r in self.requests if r.method == method and urlsplit(r.path).path == path)
 
     def dispatch(self, handler: _Handler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
@@ -145,8 +145,12 @@ class HostileServer:
 # --------------------------------------------------------------------------- behaviours
 
 
-def raw(status: int, body: bytes, content_type: str | None = "application/json",
-        headers: dict[str, str] | None = None) -> Behaviour:
+def raw(
+    status: int,
+    body: bytes,
+    content_type: str | None = "application/json",
+    headers: dict[str, str] | None = None,
+) -> Behaviour:
     """Answer with exactly these bytes."""
 
     def behave(h: _Handler) -> None:

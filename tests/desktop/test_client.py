@@ -46,13 +46,33 @@ from tests.desktop.hostile_server import (
 
 TOKEN = "tok-3f9a1c5e7b2d4a6c8e0f1a3b5c7d9e1f"
 PING = {"booth_id": "booth-a", "server_time": "2024-05-01T10:00:00+00:00", "latest_seq": 12}
-SESSION = {"id": 7, "lot_id": "north", "lot_name": "North Garage",
-           "entered_at": "2024-05-01T08:00:00+00:00", "exited_at": "2024-05-01T09:00:00+00:00",
-           "fee_cents": 1200, "paid_cents": 0, "unpaid_cents": 1200, "status": "unpaid"}
-HISTORY = {"plate": "ABC123", "currency": "USD", "unpaid_cents": 1200, "blacklisted": True,
-           "status": "active", "sessions": [SESSION]}
-ENTRY = {"plate": "ABC123", "status": "active", "unpaid_cents": 1200, "currency": "USD",
-         "sessions": [SESSION], "updated_at": "2024-05-01T09:05:00+00:00"}
+SESSION = {
+    "id": 7,
+    "lot_id": "north",
+    "lot_name": "North Garage",
+    "entered_at": "2024-05-01T08:00:00+00:00",
+    "exited_at": "2024-05-01T09:00:00+00:00",
+    "fee_cents": 1200,
+    "paid_cents": 0,
+    "unpaid_cents": 1200,
+    "status": "unpaid",
+}
+HISTORY = {
+    "plate": "ABC123",
+    "currency": "USD",
+    "unpaid_cents": 1200,
+    "blacklisted": True,
+    "status": "active",
+    "sessions": [SESSION],
+}
+ENTRY = {
+    "plate": "ABC123",
+    "status": "active",
+    "unpaid_cents": 1200,
+    "currency": "USD",
+    "sessions": [SESSION],
+    "updated_at": "2024-05-01T09:05:00+00:00",
+}
 HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
 MB = 1024 * 1024
 
@@ -65,9 +85,17 @@ CHANGES_PATH = "/api/v1/blacklist/changes"
 
 def outcome_payload(**overrides: object) -> dict[str, object]:
     payload: dict[str, object] = {
-        "outcome_id": str(uuid.uuid4()), "notice_id": str(uuid.uuid4()), "plate": "ABC123",
-        "lane": "Exit 1", "kind": "paid", "method": "cash", "amount_cents": 1200,
-        "session_ids": [7], "reason": None, "reference": None, "attendant": "alice",
+        "outcome_id": str(uuid.uuid4()),
+        "notice_id": str(uuid.uuid4()),
+        "plate": "ABC123",
+        "lane": "Exit 1",
+        "kind": "paid",
+        "method": "cash",
+        "amount_cents": 1200,
+        "session_ids": [7],
+        "reason": None,
+        "reference": None,
+        "attendant": "alice",
         "recorded_at": "2024-05-01T10:00:00+00:00",
     }
     payload.update(overrides)
@@ -76,8 +104,12 @@ def outcome_payload(**overrides: object) -> dict[str, object]:
 
 def read_payload(**overrides: object) -> dict[str, object]:
     payload: dict[str, object] = {
-        "read_id": str(uuid.uuid4()), "plate": "ABC123", "lane": "Exit 1",
-        "seen_at": "2024-05-01T10:00:00+00:00", "confidence": 0.93, "source": "camera",
+        "read_id": str(uuid.uuid4()),
+        "plate": "ABC123",
+        "lane": "Exit 1",
+        "seen_at": "2024-05-01T10:00:00+00:00",
+        "confidence": 0.93,
+        "source": "camera",
     }
     payload.update(overrides)
     return payload
@@ -85,15 +117,18 @@ def read_payload(**overrides: object) -> dict[str, object]:
 
 def outcome_answer(request: dict, status: str = "recorded") -> dict[str, object]:
     collected = request["amount_cents"] if status == "recorded" else 0
-    return {"outcome_id": request["outcome_id"], "status": status,
-            "collected_cents": collected, "settled_session_ids": request["session_ids"],
-            "already_paid_session_ids": [] if status == "recorded" else [7],
-            "message": status}
+    return {
+        "outcome_id": request["outcome_id"],
+        "status": status,
+        "collected_cents": collected,
+        "settled_session_ids": request["session_ids"],
+        "already_paid_session_ids": [] if status == "recorded" else [7],
+        "message": status,
+    }
 
 
 def read_answer(request: dict) -> dict[str, object]:
-    return {"read_id": request["read_id"], "plate": request["plate"], "owes": True,
-            "entry": ENTRY}
+    return {"read_id": request["read_id"], "plate": request["plate"], "owes": True, "entry": ENTRY}
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -119,8 +154,13 @@ def server() -> Iterator[HostileServer]:
 
 
 def make_client(server: HostileServer, **kwargs: object) -> ServerClient:
-    options: dict[str, object] = {"booth_id": "booth-a", "connect_timeout_s": 1.0,
-                                  "read_timeout_s": 2.0, "retries": 2, "backoff_s": 0.01}
+    options: dict[str, object] = {
+        "booth_id": "booth-a",
+        "connect_timeout_s": 1.0,
+        "read_timeout_s": 2.0,
+        "retries": 2,
+        "backoff_s": 0.01,
+    }
     options.update(kwargs)
     return ServerClient(server.url, TOKEN, **options)  # type: ignore[arg-type]
 
@@ -137,9 +177,13 @@ def still_works(client: ServerClient) -> None:
 
 
 def warnings_about(caplog: pytest.LogCaptureFixture, endpoint: str) -> list[str]:
-    return [r.getMessage() for r in caplog.records
-            if r.levelno == logging.WARNING and r.name == "desktop.client"
-            and endpoint in r.getMessage()]
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING
+        and r.name == "desktop.client"
+        and endpoint in r.getMessage()
+    ]
 
 
 def closed_port() -> int:
@@ -163,8 +207,9 @@ def test_ping_sends_bearer_token_and_parses(server: HostileServer, client: Serve
     assert headers["Accept"] == "application/json"
 
 
-def test_history_quotes_a_cjk_plate_in_the_path(server: HostileServer,
-                                                 client: ServerClient) -> None:
+def test_history_quotes_a_cjk_plate_in_the_path(
+    server: HostileServer, client: ServerClient
+) -> None:
     path = "/api/v1/vehicles/%E4%BA%ACA12345/history"
     server.on("GET", path, json_answer({**HISTORY, "plate": "京A12345"}))
 
@@ -181,14 +226,31 @@ def test_history_refuses_a_plate_without_characters(client: ServerClient) -> Non
         client.history(" ·- ")
 
 
-def test_changes_and_snapshot_parse_and_send_their_cursor(server: HostileServer,
-                                                          client: ServerClient) -> None:
-    server.on("GET", CHANGES_PATH, json_answer({
-        "changes": [{"seq": 41, "plate": "ABC123", "action": "upsert", "entry": ENTRY},
-                    {"seq": 42, "plate": "XYZ789", "action": "remove", "entry": None}],
-        "next_since": 42, "has_more": False, "latest_seq": 42}))
-    server.on("GET", "/api/v1/blacklist", json_answer(
-        {"entries": [ENTRY], "as_of_seq": 42, "next_after": "ABC123", "has_more": True}))
+def test_changes_and_snapshot_parse_and_send_their_cursor(
+    server: HostileServer, client: ServerClient
+) -> None:
+    server.on(
+        "GET",
+        CHANGES_PATH,
+        json_answer(
+            {
+                "changes": [
+                    {"seq": 41, "plate": "ABC123", "action": "upsert", "entry": ENTRY},
+                    {"seq": 42, "plate": "XYZ789", "action": "remove", "entry": None},
+                ],
+                "next_since": 42,
+                "has_more": False,
+                "latest_seq": 42,
+            }
+        ),
+    )
+    server.on(
+        "GET",
+        "/api/v1/blacklist",
+        json_answer(
+            {"entries": [ENTRY], "as_of_seq": 42, "next_after": "ABC123", "has_more": True}
+        ),
+    )
 
     changes = client.blacklist_changes(since=40, limit=100)
     snapshot = client.blacklist_snapshot(after="AAA", limit=1)
@@ -202,8 +264,9 @@ def test_changes_and_snapshot_parse_and_send_their_cursor(server: HostileServer,
     assert server.seen("GET", "/api/v1/blacklist")[0].path.endswith("?limit=1&after=AAA")
 
 
-def test_report_read_posts_json_and_parses_the_decision(server: HostileServer,
-                                                        client: ServerClient) -> None:
+def test_report_read_posts_json_and_parses_the_decision(
+    server: HostileServer, client: ServerClient
+) -> None:
     server.on("POST", READS_PATH, echo_json(read_answer))
     payload = read_payload(plate="京A12345")
 
@@ -227,10 +290,12 @@ def test_post_outcome_returns_200_recorded(server: HostileServer, client: Server
     assert answer.status == "recorded" and answer.collected_cents == 1200
 
 
-def test_post_outcome_returns_409_already_paid_with_its_answer(server: HostileServer,
-                                                               client: ServerClient) -> None:
-    server.on("POST", OUTCOMES_PATH,
-              echo_json(lambda r: outcome_answer(r, "already_paid"), status=409))
+def test_post_outcome_returns_409_already_paid_with_its_answer(
+    server: HostileServer, client: ServerClient
+) -> None:
+    server.on(
+        "POST", OUTCOMES_PATH, echo_json(lambda r: outcome_answer(r, "already_paid"), status=409)
+    )
 
     status, answer = client.post_outcome(outcome_payload())
 
@@ -244,18 +309,24 @@ def test_post_outcome_returns_409_already_paid_with_its_answer(server: HostileSe
 
 MALFORMED = {
     "wrong type": (json_answer({**HISTORY, "unpaid_cents": "lots"}), "unpaid_cents"),
-    "missing field": (json_answer({k: v for k, v in HISTORY.items() if k != "currency"}),
-                      "currency"),
+    "missing field": (
+        json_answer({k: v for k, v in HISTORY.items() if k != "currency"}),
+        "currency",
+    ),
     "negative money": (json_answer({**HISTORY, "unpaid_cents": -5}), "unpaid_cents"),
-    "bad session": (json_answer({**HISTORY, "sessions": [{**SESSION, "entered_at": "soon"}]}),
-                    "sessions.0.entered_at"),
+    "bad session": (
+        json_answer({**HISTORY, "sessions": [{**SESSION, "entered_at": "soon"}]}),
+        "sessions.0.entered_at",
+    ),
     "array not object": (json_answer([HISTORY]), "valid dictionary"),
     "not json": (raw(200, b"{'plate': 'ABC123'"), "not valid JSON"),
     "truncated json": (raw(200, json.dumps(HISTORY).encode()[:40]), "not valid JSON"),
     "NaN": (raw(200, b'{"unpaid_cents": NaN}'), "NaN"),
     "deep nesting": (raw(200, b"[" * 200_000 + b"]" * 200_000), "not valid JSON"),
-    "html 200 page": (raw(200, b"<html><body>Welcome to hotel Wi-Fi</body></html>",
-                          content_type="text/html"), "text/html"),
+    "html 200 page": (
+        raw(200, b"<html><body>Welcome to hotel Wi-Fi</body></html>", content_type="text/html"),
+        "text/html",
+    ),
     "no content type": (raw(200, json.dumps(HISTORY).encode(), content_type=None), "missing"),
     "empty body": (raw(200, b""), "not valid JSON"),
 }
@@ -263,7 +334,9 @@ MALFORMED = {
 
 @pytest.mark.parametrize("case", list(MALFORMED))
 def test_malformed_history_is_rejected_logged_and_not_retried(
-    case: str, server: HostileServer, client: ServerClient,
+    case: str,
+    server: HostileServer,
+    client: ServerClient,
     token_never_logged: pytest.LogCaptureFixture,
 ) -> None:
     behaviour, reason = MALFORMED[case]
@@ -280,8 +353,9 @@ def test_malformed_history_is_rejected_logged_and_not_retried(
     still_works(client)
 
 
-def test_an_endless_chunked_body_is_cut_off_early(server: HostileServer,
-                                                  client: ServerClient) -> None:
+def test_an_endless_chunked_body_is_cut_off_early(
+    server: HostileServer, client: ServerClient
+) -> None:
     record = StreamRecord()
     server.on("GET", HISTORY_PATH, endless_chunked(50 * MB, record))
 
@@ -296,8 +370,9 @@ def test_an_endless_chunked_body_is_cut_off_early(server: HostileServer,
     still_works(client)
 
 
-def test_a_declared_huge_body_is_refused_from_its_length(server: HostileServer,
-                                                         client: ServerClient) -> None:
+def test_a_declared_huge_body_is_refused_from_its_length(
+    server: HostileServer, client: ServerClient
+) -> None:
     record = StreamRecord()
     server.on("GET", HISTORY_PATH, declared_huge(50 * MB, record))
 
@@ -311,34 +386,55 @@ def test_a_declared_huge_body_is_refused_from_its_length(server: HostileServer,
 def test_a_gzip_bomb_is_cut_off_at_the_limit(server: HostileServer) -> None:
     server.on("GET", HISTORY_PATH, gzip_bomb(4 * MB))
 
-    with make_client(server, max_body_bytes=MB) as client, \
-            pytest.raises(MalformedResponse, match="exceeds 1048576 bytes"):
+    with (
+        make_client(server, max_body_bytes=MB) as client,
+        pytest.raises(MalformedResponse, match="exceeds 1048576 bytes"),
+    ):
         client.history("ABC123")
 
 
-def test_a_changes_page_out_of_order_is_malformed(server: HostileServer,
-                                                  client: ServerClient) -> None:
-    server.on("GET", CHANGES_PATH, json_answer({
-        "changes": [{"seq": 42, "plate": "XYZ789", "action": "remove", "entry": None},
-                    {"seq": 41, "plate": "ABC123", "action": "upsert", "entry": ENTRY}],
-        "next_since": 42, "has_more": False, "latest_seq": 42}))
+def test_a_changes_page_out_of_order_is_malformed(
+    server: HostileServer, client: ServerClient
+) -> None:
+    server.on(
+        "GET",
+        CHANGES_PATH,
+        json_answer(
+            {
+                "changes": [
+                    {"seq": 42, "plate": "XYZ789", "action": "remove", "entry": None},
+                    {"seq": 41, "plate": "ABC123", "action": "upsert", "entry": ENTRY},
+                ],
+                "next_since": 42,
+                "has_more": False,
+                "latest_seq": 42,
+            }
+        ),
+    )
 
     with pytest.raises(MalformedResponse, match="not after 42"):
         client.blacklist_changes(since=40, limit=100)
 
 
-def test_an_outcome_answer_for_another_id_is_malformed(server: HostileServer,
-                                                       client: ServerClient) -> None:
-    server.on("POST", OUTCOMES_PATH,
-              echo_json(lambda r: outcome_answer({**r, "outcome_id": str(uuid.uuid4())})))
+def test_an_outcome_answer_for_another_id_is_malformed(
+    server: HostileServer, client: ServerClient
+) -> None:
+    server.on(
+        "POST",
+        OUTCOMES_PATH,
+        echo_json(lambda r: outcome_answer({**r, "outcome_id": str(uuid.uuid4())})),
+    )
 
     with pytest.raises(MalformedResponse, match="another outcome_id"):
         client.post_outcome(outcome_payload())
 
 
 def test_a_redirect_is_not_followed(server: HostileServer, client: ServerClient) -> None:
-    server.on("GET", HISTORY_PATH, raw(302, b"", headers={
-        "Location": "http://user:pw@elsewhere.example/steal"}))
+    server.on(
+        "GET",
+        HISTORY_PATH,
+        raw(302, b"", headers={"Location": "http://user:pw@elsewhere.example/steal"}),
+    )
 
     with pytest.raises(MalformedResponse, match="302") as caught:
         client.history("ABC123")
@@ -350,11 +446,16 @@ def test_a_redirect_is_not_followed(server: HostileServer, client: ServerClient)
 # --------------------------------------------------------------------------- rejections
 
 
-def test_401_says_the_token_is_bad_without_repeating_it(server: HostileServer,
-                                                        client: ServerClient) -> None:
-    server.on("GET", HISTORY_PATH, json_answer(
-        {"detail": f"unknown token {TOKEN}"}, status=401,
-        headers={"WWW-Authenticate": "Bearer"}))
+def test_401_says_the_token_is_bad_without_repeating_it(
+    server: HostileServer, client: ServerClient
+) -> None:
+    server.on(
+        "GET",
+        HISTORY_PATH,
+        json_answer(
+            {"detail": f"unknown token {TOKEN}"}, status=401, headers={"WWW-Authenticate": "Bearer"}
+        ),
+    )
 
     with pytest.raises(ServerRejected) as caught:
         client.history("ABC123")
@@ -366,10 +467,16 @@ def test_401_says_the_token_is_bad_without_repeating_it(server: HostileServer,
     still_works(client)
 
 
-def test_422_carries_the_detail_code_and_is_not_retried(server: HostileServer,
-                                                        client: ServerClient) -> None:
-    server.on("POST", OUTCOMES_PATH, json_answer(
-        {"detail": {"code": "amount_mismatch", "message": "expected 1200"}}, status=422))
+def test_422_carries_the_detail_code_and_is_not_retried(
+    server: HostileServer, client: ServerClient
+) -> None:
+    server.on(
+        "POST",
+        OUTCOMES_PATH,
+        json_answer(
+            {"detail": {"code": "amount_mismatch", "message": "expected 1200"}}, status=422
+        ),
+    )
 
     with pytest.raises(ServerRejected) as caught:
         client.post_outcome(outcome_payload(amount_cents=5))
@@ -379,11 +486,25 @@ def test_422_carries_the_detail_code_and_is_not_retried(server: HostileServer,
     assert server.count("POST", OUTCOMES_PATH) == 1
 
 
-def test_422_validation_list_gives_a_readable_message(server: HostileServer,
-                                                      client: ServerClient) -> None:
-    server.on("POST", READS_PATH, json_answer({"detail": [
-        {"loc": ["body", "confidence"], "msg": "Input should be less than 1", "type": "x"}]},
-        status=422))
+def test_422_validation_list_gives_a_readable_message(
+    server: HostileServer, client: ServerClient
+) -> None:
+    server.on(
+        "POST",
+        READS_PATH,
+        json_answer(
+            {
+                "detail": [
+                    {
+                        "loc": ["body", "confidence"],
+                        "msg": "Input should be less than 1",
+                        "type": "x",
+                    }
+                ]
+            },
+            status=422,
+        ),
+    )
 
     with pytest.raises(ServerRejected, match=r"body\.confidence: Input should be") as caught:
         client.report_read(read_payload(confidence=7))
@@ -391,10 +512,17 @@ def test_422_validation_list_gives_a_readable_message(server: HostileServer,
     assert caught.value.code is None
 
 
-def test_410_resync_required_carries_latest_seq(server: HostileServer,
-                                                client: ServerClient) -> None:
-    server.on("GET", CHANGES_PATH, json_answer({"detail": {
-        "code": "resync_required", "message": "cursor pruned", "latest_seq": 42}}, status=410))
+def test_410_resync_required_carries_latest_seq(
+    server: HostileServer, client: ServerClient
+) -> None:
+    server.on(
+        "GET",
+        CHANGES_PATH,
+        json_answer(
+            {"detail": {"code": "resync_required", "message": "cursor pruned", "latest_seq": 42}},
+            status=410,
+        ),
+    )
 
     with pytest.raises(ResyncRequired) as caught:
         client.blacklist_changes(since=3, limit=500)
@@ -404,17 +532,22 @@ def test_410_resync_required_carries_latest_seq(server: HostileServer,
     still_works(client)
 
 
-def test_410_resync_without_a_valid_seq_is_malformed(server: HostileServer,
-                                                     client: ServerClient) -> None:
-    server.on("GET", CHANGES_PATH, json_answer(
-        {"detail": {"code": "resync_required", "latest_seq": "soon"}}, status=410))
+def test_410_resync_without_a_valid_seq_is_malformed(
+    server: HostileServer, client: ServerClient
+) -> None:
+    server.on(
+        "GET",
+        CHANGES_PATH,
+        json_answer({"detail": {"code": "resync_required", "latest_seq": "soon"}}, status=410),
+    )
 
     with pytest.raises(MalformedResponse, match="latest_seq"):
         client.blacklist_changes(since=3, limit=500)
 
 
-def test_a_409_error_detail_on_outcomes_is_a_rejection(server: HostileServer,
-                                                        client: ServerClient) -> None:
+def test_a_409_error_detail_on_outcomes_is_a_rejection(
+    server: HostileServer, client: ServerClient
+) -> None:
     server.on("POST", OUTCOMES_PATH, json_answer({"detail": {"code": "locked"}}, status=409))
 
     with pytest.raises(ServerRejected) as caught:
@@ -426,8 +559,9 @@ def test_a_409_error_detail_on_outcomes_is_a_rejection(server: HostileServer,
 # --------------------------------------------------------------------------- unavailable
 
 
-def test_an_html_502_from_a_proxy_is_unavailable_and_retried(server: HostileServer,
-                                                              client: ServerClient) -> None:
+def test_an_html_502_from_a_proxy_is_unavailable_and_retried(
+    server: HostileServer, client: ServerClient
+) -> None:
     server.on("GET", HISTORY_PATH, raw(502, HTML_502, content_type="text/html"))
 
     with pytest.raises(ServerUnavailable) as caught:
@@ -438,26 +572,34 @@ def test_an_html_502_from_a_proxy_is_unavailable_and_retried(server: HostileServ
     still_works(client)
 
 
-def test_429_rate_limit_is_unavailable_not_a_rejection(server: HostileServer,
-                                                       client: ServerClient) -> None:
-    server.on("POST", OUTCOMES_PATH, json_answer({"detail": "slow down"}, status=429),
-              echo_json(outcome_answer))
+def test_429_rate_limit_is_unavailable_not_a_rejection(
+    server: HostileServer, client: ServerClient
+) -> None:
+    server.on(
+        "POST",
+        OUTCOMES_PATH,
+        json_answer({"detail": "slow down"}, status=429),
+        echo_json(outcome_answer),
+    )
 
     assert client.post_outcome(outcome_payload())[0] == 200
     assert server.count("POST", OUTCOMES_PATH) == 2
 
 
-def test_a_503_then_200_succeeds_after_one_retry(server: HostileServer,
-                                                 client: ServerClient) -> None:
-    server.on("GET", HISTORY_PATH, raw(503, b"busy", content_type="text/plain"),
-              json_answer(HISTORY))
+def test_a_503_then_200_succeeds_after_one_retry(
+    server: HostileServer, client: ServerClient
+) -> None:
+    server.on(
+        "GET", HISTORY_PATH, raw(503, b"busy", content_type="text/plain"), json_answer(HISTORY)
+    )
 
     assert client.history("ABC123").plate == "ABC123"
     assert server.count("GET", HISTORY_PATH) == 2
 
 
-def test_post_outcome_is_retried_because_it_is_keyed(server: HostileServer,
-                                                     client: ServerClient) -> None:
+def test_post_outcome_is_retried_because_it_is_keyed(
+    server: HostileServer, client: ServerClient
+) -> None:
     server.on("POST", OUTCOMES_PATH, raw(503, b"busy"), echo_json(outcome_answer))
     payload = outcome_payload()
 
@@ -466,16 +608,18 @@ def test_post_outcome_is_retried_because_it_is_keyed(server: HostileServer,
     assert len(bodies) == 2 and bodies[0] == bodies[1]
 
 
-def test_report_read_without_deadline_is_retried(server: HostileServer,
-                                                 client: ServerClient) -> None:
+def test_report_read_without_deadline_is_retried(
+    server: HostileServer, client: ServerClient
+) -> None:
     server.on("POST", READS_PATH, raw(503, b"busy"), echo_json(read_answer))
 
     assert client.report_read(read_payload()).owes
     assert server.count("POST", READS_PATH) == 2
 
 
-def test_report_read_with_a_deadline_is_not_retried(server: HostileServer,
-                                                    client: ServerClient) -> None:
+def test_report_read_with_a_deadline_is_not_retried(
+    server: HostileServer, client: ServerClient
+) -> None:
     server.on("POST", READS_PATH, raw(503, b"busy"), echo_json(read_answer))
 
     with pytest.raises(ServerUnavailable):
@@ -484,8 +628,9 @@ def test_report_read_with_a_deadline_is_not_retried(server: HostileServer,
     assert server.count("POST", READS_PATH) == 1
 
 
-def test_report_read_deadline_bounds_a_silent_server(server: HostileServer,
-                                                     client: ServerClient) -> None:
+def test_report_read_deadline_bounds_a_silent_server(
+    server: HostileServer, client: ServerClient
+) -> None:
     server.on("POST", READS_PATH, hang())
 
     started = time.monotonic()
@@ -497,8 +642,9 @@ def test_report_read_deadline_bounds_a_silent_server(server: HostileServer,
     still_works(client)
 
 
-def test_a_trickling_body_cannot_outlast_the_deadline(server: HostileServer,
-                                                      client: ServerClient) -> None:
+def test_a_trickling_body_cannot_outlast_the_deadline(
+    server: HostileServer, client: ServerClient
+) -> None:
     server.on("POST", READS_PATH, trickle(0.02))
 
     started = time.monotonic()
@@ -532,8 +678,10 @@ def test_connection_refused_is_unavailable_quickly() -> None:
 
 
 def test_tls_failure_is_unavailable(server: HostileServer) -> None:
-    with ServerClient(f"https://127.0.0.1:{server.port}", TOKEN, retries=0) as client, \
-            pytest.raises(ServerUnavailable, match="TLS failure"):
+    with (
+        ServerClient(f"https://127.0.0.1:{server.port}", TOKEN, retries=0) as client,
+        pytest.raises(ServerUnavailable, match="TLS failure"),
+    ):
         client.ping()
 
 
@@ -541,7 +689,8 @@ def test_tls_failure_is_unavailable(server: HostileServer) -> None:
 
 
 def test_credentials_in_the_url_are_stripped_and_never_logged(
-    server: HostileServer, token_never_logged: pytest.LogCaptureFixture,
+    server: HostileServer,
+    token_never_logged: pytest.LogCaptureFixture,
 ) -> None:
     url = server.url.replace("http://", "http://admin:hunter2@")
 
@@ -556,7 +705,8 @@ def test_credentials_in_the_url_are_stripped_and_never_logged(
 
 
 def test_disabling_tls_verification_logs_one_warning(
-    server: HostileServer, token_never_logged: pytest.LogCaptureFixture,
+    server: HostileServer,
+    token_never_logged: pytest.LogCaptureFixture,
 ) -> None:
     with ServerClient(server.url, TOKEN, verify_tls=False) as client:
         client.ping()
@@ -596,12 +746,17 @@ def test_a_caller_session_is_used_and_left_open(server: HostileServer) -> None:
 # --------------------------------------------------------------------------- threads
 
 
-def test_threads_do_not_wait_for_each_other(server: HostileServer,
-                                            client: ServerClient) -> None:
+def test_threads_do_not_wait_for_each_other(server: HostileServer, client: ServerClient) -> None:
     """A stuck sync download must not block the recovery worker's lookup."""
     gate = threading.Event()
-    server.on("GET", "/api/v1/blacklist", gated(gate, json_answer(
-        {"entries": [], "as_of_seq": 1, "next_after": None, "has_more": False})))
+    server.on(
+        "GET",
+        "/api/v1/blacklist",
+        gated(
+            gate,
+            json_answer({"entries": [], "as_of_seq": 1, "next_after": None, "has_more": False}),
+        ),
+    )
     results: list[object] = []
     worker = threading.Thread(target=lambda: results.append(client.blacklist_snapshot()))
     worker.start()
@@ -616,8 +771,7 @@ def test_threads_do_not_wait_for_each_other(server: HostileServer,
     assert isinstance(results[0], SnapshotPage)
 
 
-def test_concurrent_calls_from_many_threads(server: HostileServer,
-                                            client: ServerClient) -> None:
+def test_concurrent_calls_from_many_threads(server: HostileServer, client: ServerClient) -> None:
     server.on("GET", HISTORY_PATH, json_answer(HISTORY))
     errors: list[BaseException] = []
 
@@ -653,7 +807,8 @@ JSON_VALUES = st.recursive(
     max_leaves=20,
 )
 HISTORY_LIKE = st.fixed_dictionaries(
-    {}, optional={key: JSON_VALUES | st.just(value) for key, value in HISTORY.items()})
+    {}, optional={key: JSON_VALUES | st.just(value) for key, value in HISTORY.items()}
+)
 
 
 @pytest.fixture(scope="module")
@@ -662,11 +817,13 @@ def shared_server() -> Iterator[HostileServer]:
         yield srv
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(body=st.one_of(JSON_VALUES, HISTORY_LIKE))
-def test_any_json_answer_is_a_history_or_malformed(shared_server: HostileServer,
-                                                   body: object) -> None:
+def test_any_json_answer_is_a_history_or_malformed(
+    shared_server: HostileServer, body: object
+) -> None:
     """Whatever JSON the server sends, the caller sees a VehicleHistory or a ServerError."""
     shared_server.on("GET", HISTORY_PATH, json_answer(body))
     with make_client(shared_server, retries=0) as client:

@@ -317,9 +317,7 @@ def test_plate_format_rejects_unknown_slots_and_bad_examples() -> None:
         ("generic", "A8C1Z3", "A8C1Z3", "generic-any-6", 0),
     ],
 )
-def test_correction(
-    region: str, read: str, expected: str, format_name: str, changes: int
-) -> None:
+def test_correction(region: str, read: str, expected: str, format_name: str, changes: int) -> None:
     fixed = correct(read, region)
     assert fixed is not None
     assert (fixed.text, fixed.format.name, fixed.corrections) == (expected, format_name, changes)

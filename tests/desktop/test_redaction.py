@@ -28,7 +28,6 @@ def test_redact_url(url: str, expected: str) -> None:
     assert redact_url(url) == expected
 
 
-
 def test_url_secrets_lists_password_and_secret_query_values_decoded_too() -> None:
     secrets = url_secrets("rtsp://admin:p%40ss@cam/live?user=a&token=t0k")
     assert set(secrets) == {"p%40ss", "p@ss", "t0k"}

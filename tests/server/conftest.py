@@ -94,4 +94,3 @@ def auth_a() -> dict[str, str]:
 def auth_b() -> dict[str, str]:
     """Headers of demo booth B."""
     return {"Authorization": f"Bearer {TOKEN_B}"}
-

@@ -29,7 +29,8 @@ def test_chunked_oversize_body_is_413(client: TestClient, auth_a: dict) -> None:
             yield b"x" * 4096
 
     response = client.post(
-        f"{API}/reads", content=chunks(),
+        f"{API}/reads",
+        content=chunks(),
         headers={**auth_a, "Content-Type": "application/json"},
     )
     assert response.status_code == 413
@@ -41,8 +42,12 @@ def test_openapi_lists_the_paths(client: TestClient) -> None:
     doc = response.json()
     assert doc["info"]["title"] == "Recoup reference server"
     assert set(doc["paths"]) >= {
-        "/api/v1/ping", "/api/v1/vehicles/{plate}/history", "/api/v1/blacklist/changes",
-        "/api/v1/blacklist", "/api/v1/reads", "/api/v1/outcomes",
+        "/api/v1/ping",
+        "/api/v1/vehicles/{plate}/history",
+        "/api/v1/blacklist/changes",
+        "/api/v1/blacklist",
+        "/api/v1/reads",
+        "/api/v1/outcomes",
     }
     assert "409" in doc["paths"]["/api/v1/outcomes"]["post"]["responses"]
     assert "410" in doc["paths"]["/api/v1/blacklist/changes"]["get"]["responses"]
@@ -61,9 +66,18 @@ def test_migrations_match_models_and_are_rerunnable(settings: ServerSettings) ->
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
             tables = set(inspect(conn).get_table_names())
-        assert tables >= {"lots", "booths", "parking_sessions", "blacklist_entries",
-                          "blacklist_changes", "server_state", "plate_reads", "outcomes",
-                          "payments", "alembic_version"}
+        assert tables >= {
+            "lots",
+            "booths",
+            "parking_sessions",
+            "blacklist_entries",
+            "blacklist_changes",
+            "server_state",
+            "plate_reads",
+            "outcomes",
+            "payments",
+            "alembic_version",
+        }
         assert diff == []
     finally:
         first.state.engine.dispose()

@@ -19,7 +19,8 @@ def _sight_all(client: TestClient, headers: dict) -> None:
 def test_seed_publishes_prelisted_plates(client: TestClient, auth_a: dict) -> None:
     changes = all_changes(client, auth_a)
     assert [(c["seq"], c["plate"], c["action"]) for c in changes] == [
-        (1, "PQR789", "upsert"), (2, "B0LT123", "upsert"),
+        (1, "PQR789", "upsert"),
+        (2, "B0LT123", "upsert"),
     ]
     assert changes[0]["entry"]["unpaid_cents"] == 900
     assert changes[1]["entry"]["unpaid_cents"] == 1500
@@ -83,9 +84,10 @@ def test_change_log_is_pruned_automatically(database_url: str, auth_a: dict) -> 
         seed_demo(session)
     with TestClient(app) as client:
         _sight_all(client, auth_a)  # latest seq 7, only 3 kept
-        assert client.get(
-            f"{API}/blacklist/changes", params={"since": 3}, headers=auth_a
-        ).status_code == 410
+        assert (
+            client.get(f"{API}/blacklist/changes", params={"since": 3}, headers=auth_a).status_code
+            == 410
+        )
         kept = all_changes(client, auth_a, since=4)
         assert [c["seq"] for c in kept] == [5, 6, 7]
 

@@ -43,6 +43,10 @@ def test_paid_only_plate_is_clear(client: TestClient, auth_a: dict) -> None:
 def test_unknown_plate_is_clear_and_empty(client: TestClient, auth_a: dict) -> None:
     data = history(client, auth_a, "NOSUCH1")
     assert data == {
-        "plate": "NOSUCH1", "currency": "USD", "unpaid_cents": 0, "blacklisted": False,
-        "status": "clear", "sessions": [],
+        "plate": "NOSUCH1",
+        "currency": "USD",
+        "unpaid_cents": 0,
+        "blacklisted": False,
+        "status": "clear",
+        "sessions": [],
     }

@@ -75,9 +75,12 @@ def test_second_booth_gets_409_already_paid(
     app: FastAPI, client: TestClient, auth_a: dict, auth_b: dict
 ) -> None:
     ids = unpaid_ids(client, auth_a, "ABC123")
-    assert client.post(
-        f"{API}/outcomes", json=outcome_body("ABC123", ids, 1850), headers=auth_a
-    ).status_code == 200
+    assert (
+        client.post(
+            f"{API}/outcomes", json=outcome_body("ABC123", ids, 1850), headers=auth_a
+        ).status_code
+        == 200
+    )
     body = outcome_body("ABC123", ids, 1850, method="qr")
     second = client.post(f"{API}/outcomes", json=body, headers=auth_b)
     assert second.status_code == 409

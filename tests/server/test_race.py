@@ -17,8 +17,9 @@ from tests.server.helpers import API, outcome_body
 def test_concurrent_payments_collect_once(settings: ServerSettings) -> None:
     with ServerThread(settings, seed_demo=True) as server:
         clients = [
-            httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"},
-                         timeout=30)
+            httpx.Client(
+                base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+            )
             for token in (TOKEN_A, TOKEN_B)
         ]
         try:

@@ -44,9 +44,7 @@ def upgrade() -> None:
             "status IN ('unpaid', 'paid', 'disputed', 'waived')",
             name="ck_parking_sessions_status",
         ),
-        sa.CheckConstraint(
-            "fee_cents >= 0 AND paid_cents >= 0", name="ck_parking_sessions_cents"
-        ),
+        sa.CheckConstraint("fee_cents >= 0 AND paid_cents >= 0", name="ck_parking_sessions_cents"),
     )
     op.create_index("ix_parking_sessions_plate", "parking_sessions", ["plate"])
     op.create_table(
@@ -57,9 +55,7 @@ def upgrade() -> None:
         sa.Column("updated_at", TS, nullable=False),
         sa.Column("last_seq", sa.Integer, nullable=False),
         sa.Column("entry", sa.JSON, nullable=False),
-        sa.CheckConstraint(
-            "status IN ('active', 'disputed')", name="ck_blacklist_entries_status"
-        ),
+        sa.CheckConstraint("status IN ('active', 'disputed')", name="ck_blacklist_entries_status"),
     )
     op.create_table(
         "blacklist_changes",
@@ -68,9 +64,7 @@ def upgrade() -> None:
         sa.Column("action", sa.String(16), nullable=False),
         sa.Column("entry", sa.JSON, nullable=True),
         sa.Column("created_at", TS, nullable=False),
-        sa.CheckConstraint(
-            "action IN ('upsert', 'remove')", name="ck_blacklist_changes_action"
-        ),
+        sa.CheckConstraint("action IN ('upsert', 'remove')", name="ck_blacklist_changes_action"),
     )
     state = op.create_table(
         "server_state",
@@ -116,9 +110,7 @@ def upgrade() -> None:
             nullable=False,
             unique=True,
         ),
-        sa.Column(
-            "outcome_id", sa.Uuid, sa.ForeignKey("outcomes.outcome_id"), nullable=False
-        ),
+        sa.Column("outcome_id", sa.Uuid, sa.ForeignKey("outcomes.outcome_id"), nullable=False),
         sa.Column("amount_cents", sa.Integer, nullable=False),
         sa.Column("method", sa.String(16), nullable=False),
         sa.Column("created_at", TS, nullable=False),

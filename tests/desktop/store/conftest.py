@@ -16,13 +16,21 @@ from tests.desktop.booth_support import T0, ManualClock
 def make_entry(plate: str, unpaid_cents: int = 1850, **changes: object) -> BlacklistEntry:
     """A listed vehicle owing ``unpaid_cents`` over one session."""
     session = UnpaidSession(
-        id=7, lot_id="north", lot_name="North Garage", entered_at=T0 - timedelta(days=3),
-        exited_at=T0 - timedelta(days=3, hours=-2), fee_cents=unpaid_cents,
+        id=7,
+        lot_id="north",
+        lot_name="North Garage",
+        entered_at=T0 - timedelta(days=3),
+        exited_at=T0 - timedelta(days=3, hours=-2),
+        fee_cents=unpaid_cents,
         unpaid_cents=unpaid_cents,
     )
     values: dict[str, object] = {
-        "plate": plate, "status": EntryStatus.ACTIVE, "unpaid_cents": unpaid_cents,
-        "currency": "USD", "sessions": [session], "updated_at": T0,
+        "plate": plate,
+        "status": EntryStatus.ACTIVE,
+        "unpaid_cents": unpaid_cents,
+        "currency": "USD",
+        "sessions": [session],
+        "updated_at": T0,
     }
     values.update(changes)
     return BlacklistEntry.model_validate(values)
@@ -38,9 +46,6 @@ def upsert(seq: int, plate: str, **entry_changes: object) -> BlacklistChange:
 def remove(seq: int, plate: str) -> BlacklistChange:
     """A remove change for ``plate`` at ``seq``."""
     return BlacklistChange(seq=seq, plate=plate, action="remove")
-
-
-
 
 
 @pytest.fixture

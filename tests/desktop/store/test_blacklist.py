@@ -181,8 +181,9 @@ def test_cjk_plates_match_in_all_tiers(store: Store) -> None:
 plates = st.text(alphabet=string.ascii_uppercase + string.digits + "京沪", min_size=1, max_size=10)
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(plate=plates)
 def test_any_applied_entry_is_found_exactly_by_its_own_plate(store: Store, plate: str) -> None:
     seq = store.blacklist.cursor() + 1
@@ -197,10 +198,13 @@ def test_any_applied_entry_is_found_exactly_by_its_own_plate(store: Store, plate
 confusable = st.text(alphabet="AB8O0DQ1IS5Z2", min_size=3, max_size=8)
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(listed=st.sets(confusable, min_size=1, max_size=25),
-       reads=st.lists(confusable, min_size=1, max_size=10))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    listed=st.sets(confusable, min_size=1, max_size=25),
+    reads=st.lists(confusable, min_size=1, max_size=10),
+)
 def test_lookup_agrees_with_matching_every_listed_plate(
     store: Store, listed: set[str], reads: list[str]
 ) -> None:

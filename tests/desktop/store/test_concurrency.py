@@ -48,8 +48,14 @@ def test_writers_and_readers_on_several_threads_never_see_a_locked_database(
     def recognition_worker() -> None:
         for round_ in range(ROUNDS):
             read_id = uuid.uuid4()
-            store.record_read(read_id=read_id, lane="Exit 1", plate=f"ABC{round_:03d}",
-                              confidence=0.9, source="camera", seen_at=T0)
+            store.record_read(
+                read_id=read_id,
+                lane="Exit 1",
+                plate=f"ABC{round_:03d}",
+                confidence=0.9,
+                source="camera",
+                seen_at=T0,
+            )
             store.queue_read_report({"read_id": read_id, "plate": f"ABC{round_:03d}"})
             store.blacklist.lookup(f"A8C{round_:03d}")
 

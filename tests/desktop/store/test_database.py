@@ -44,11 +44,11 @@ def _describe(engine: Engine) -> dict[str, Any]:
                 (i["name"], tuple(i["column_names"]), bool(i["unique"]))
                 for i in inspector.get_indexes(table)
             ),
-            "unique": sorted(tuple(u["column_names"]) for u in
-                             inspector.get_unique_constraints(table)),
+            "unique": sorted(
+                tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)
+            ),
             "foreign_keys": sorted(
-                (tuple(f["constrained_columns"]), f["referred_table"],
-                 tuple(f["referred_columns"]))
+                (tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]))
                 for f in inspector.get_foreign_keys(table)
             ),
         }
@@ -65,16 +65,19 @@ def _describe_models() -> dict[str, Any]:
                 for c in table.columns
             ],
             "indexes": sorted(
-                (i.name, tuple(c.name for c in i.columns), bool(i.unique))
-                for i in table.indexes
+                (i.name, tuple(c.name for c in i.columns), bool(i.unique)) for i in table.indexes
             ),
             "unique": sorted(
                 tuple(c.name for c in u.columns)
-                for u in table.constraints if isinstance(u, UniqueConstraint)
+                for u in table.constraints
+                if isinstance(u, UniqueConstraint)
             ),
             "foreign_keys": sorted(
-                (tuple(c.name for c in f.columns), f.referred_table.name,
-                 tuple(e.column.name for e in f.elements))
+                (
+                    tuple(c.name for c in f.columns),
+                    f.referred_table.name,
+                    tuple(e.column.name for e in f.elements),
+                )
                 for f in table.foreign_key_constraints
             ),
         }
@@ -101,8 +104,11 @@ def _captured_statements(engine: Engine, work: Callable[[], object]) -> list[tup
         work()
     finally:
         event.remove(engine, "before_cursor_execute", capture)
-    return [(sql, params) for sql, params in captured
-            if sql.lstrip().split()[0].upper() in {"SELECT", "DELETE", "UPDATE"}]
+    return [
+        (sql, params)
+        for sql, params in captured
+        if sql.lstrip().split()[0].upper() in {"SELECT", "DELETE", "UPDATE"}
+    ]
 
 
 def test_every_lookup_and_sync_query_uses_an_index(store: Store) -> None:
@@ -120,11 +126,16 @@ def test_every_lookup_and_sync_query_uses_an_index(store: Store) -> None:
     assert len(statements) >= 10
     with store.engine.connect() as connection:
         for sql, parameters in statements:
-            plan = [row[-1] for row in connection.exec_driver_sql(
-                f"EXPLAIN QUERY PLAN {sql}", parameters).all()]
+            plan = [
+                row[-1]
+                for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", parameters).all()
+            ]
             # Scanning a partial index of pending rows only is what it is for.
-            scans = [line for line in plan if line.startswith("SCAN")
-                     and "USING INDEX ix_outbox_pending" not in line]
+            scans = [
+                line
+                for line in plan
+                if line.startswith("SCAN") and "USING INDEX ix_outbox_pending" not in line
+            ]
             assert not scans, (sql, plan)
             assert any("INDEX" in line or "PRIMARY KEY" in line for line in plan), (sql, plan)
 

@@ -24,24 +24,31 @@ def _make_version_1_file(path: Path) -> None:
         with engine.begin() as connection:
             for seq, plate in enumerate(OLD_PLATES, start=1):
                 connection.execute(
-                    text("INSERT INTO blacklist_entries (plate, equivalence_key, status,"
-                         " unpaid_cents, currency, seq, updated_at, payload) VALUES"
-                         " (:plate, :equivalence_key, :status, :unpaid_cents, :currency,"
-                         " :seq, :updated_at, :payload)"),
+                    text(
+                        "INSERT INTO blacklist_entries (plate, equivalence_key, status,"
+                        " unpaid_cents, currency, seq, updated_at, payload) VALUES"
+                        " (:plate, :equivalence_key, :status, :unpaid_cents, :currency,"
+                        " :seq, :updated_at, :payload)"
+                    ),
                     entry_row(make_entry(plate), seq),
                 )
-            connection.execute(text(
-                "INSERT INTO sync_state (key, value) VALUES ('blacklist_cursor', '4')"))
-            connection.execute(text(
-                "INSERT INTO plate_reads (read_id, lane, plate, confidence, source, seen_at)"
-                " VALUES ('r1', 'Exit 1', 'ABC123', 0.9, 'camera', '2025-03-01T08:00:00+00:00')"
-            ))
-            connection.execute(text(
-                "INSERT INTO notices (notice_id, read_id, lane, read_plate, listed_plate, tier,"
-                " unpaid_cents, currency, sessions, source, cache_age_s, created_at) VALUES"
-                " ('n1', 'r1', 'Exit 1', 'ABC123', 'ABC123', 'exact', 1850, 'USD', '[]',"
-                " 'cache', 12.5, '2025-03-01T08:00:01+00:00')"
-            ))
+            connection.execute(
+                text("INSERT INTO sync_state (key, value) VALUES ('blacklist_cursor', '4')")
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO plate_reads (read_id, lane, plate, confidence, source, seen_at)"
+                    " VALUES ('r1', 'Exit 1', 'ABC123', 0.9, 'camera', '2025-03-01T08:00:00+00:00')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO notices (notice_id, read_id, lane, read_plate, listed_plate, tier,"
+                    " unpaid_cents, currency, sessions, source, cache_age_s, created_at) VALUES"
+                    " ('n1', 'r1', 'Exit 1', 'ABC123', 'ABC123', 'exact', 1850, 'USD', '[]',"
+                    " 'cache', 12.5, '2025-03-01T08:00:01+00:00')"
+                )
+            )
     finally:
         engine.dispose()
 
@@ -58,10 +65,12 @@ def test_a_version_1_file_is_upgraded_with_its_rows(store_path: Path) -> None:
         ]
         assert [h.entry.plate for h in store.blacklist.lookup("京A1234")] == ["京A12345"]
         with store.engine.connect() as connection:
-            read = connection.execute(text(
-                "SELECT plate, crop_path FROM plate_reads WHERE read_id = 'r1'")).one()
-            notice = connection.execute(text(
-                "SELECT listed_plate, cache_age_s, entry_seq FROM notices")).one()
+            read = connection.execute(
+                text("SELECT plate, crop_path FROM plate_reads WHERE read_id = 'r1'")
+            ).one()
+            notice = connection.execute(
+                text("SELECT listed_plate, cache_age_s, entry_seq FROM notices")
+            ).one()
         assert tuple(read) == ("ABC123", None)
         assert tuple(notice) == ("ABC123", 12.5, None)
 

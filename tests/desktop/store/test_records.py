@@ -17,25 +17,49 @@ from tests.desktop.store.conftest import T0, make_entry
 def _read_and_notice(store: Store, *, listed: str = "ABC123", entry_seq: int = 4) -> uuid.UUID:
     read_id, notice_id = uuid.uuid4(), uuid.uuid4()
     assert store.record_read(
-        read_id=read_id, lane="Exit 1", plate="A8C 123", confidence=0.91, source="camera",
-        seen_at=T0, snapshot_path="snaps/1.jpg", crop_path="snaps/1-crop.jpg",
+        read_id=read_id,
+        lane="Exit 1",
+        plate="A8C 123",
+        confidence=0.91,
+        source="camera",
+        seen_at=T0,
+        snapshot_path="snaps/1.jpg",
+        crop_path="snaps/1-crop.jpg",
     )
     assert store.record_notice(
-        notice_id=notice_id, read_id=read_id, lane="Exit 1", read_plate="A8C123",
-        listed_plate=listed, tier=MatchTier.OCR_EQUIVALENT, unpaid_cents=1850, currency="USD",
-        sessions=make_entry(listed).sessions, source="cache", cache_age_s=30.0,
-        entry_seq=entry_seq, created_at=T0 + timedelta(seconds=1),
+        notice_id=notice_id,
+        read_id=read_id,
+        lane="Exit 1",
+        read_plate="A8C123",
+        listed_plate=listed,
+        tier=MatchTier.OCR_EQUIVALENT,
+        unpaid_cents=1850,
+        currency="USD",
+        sessions=make_entry(listed).sessions,
+        source="cache",
+        cache_age_s=30.0,
+        entry_seq=entry_seq,
+        created_at=T0 + timedelta(seconds=1),
     )
     return notice_id
 
 
-def _pay(store: Store, notice_id: uuid.UUID, outcome_id: uuid.UUID | None = None,
-         kind: OutcomeKind = OutcomeKind.PAID):
+def _pay(
+    store: Store,
+    notice_id: uuid.UUID,
+    outcome_id: uuid.UUID | None = None,
+    kind: OutcomeKind = OutcomeKind.PAID,
+):
     return store.record_outcome(
-        outcome_id=outcome_id or uuid.uuid4(), notice_id=notice_id, plate="ABC123",
-        lane="Exit 1", kind=kind,
+        outcome_id=outcome_id or uuid.uuid4(),
+        notice_id=notice_id,
+        plate="ABC123",
+        lane="Exit 1",
+        kind=kind,
         method=PaymentMethod.CASH if kind is OutcomeKind.PAID else None,
-        amount_cents=1850, session_ids=[7], attendant="alice",
+        amount_cents=1850,
+        session_ids=[7],
+        attendant="alice",
         recorded_at=T0 + timedelta(minutes=1),
     )
 
@@ -48,9 +72,17 @@ def test_an_outcome_is_queued_for_the_server_with_the_contract_body(store: Store
     (item,) = store.outbox.due(T0 + timedelta(hours=1), limit=10)
     assert (item.kind, item.key, item.attempts) == ("outcome", str(outcome_id), 0)
     assert item.payload == {
-        "outcome_id": str(outcome_id), "notice_id": str(notice_id), "plate": "ABC123",
-        "lane": "Exit 1", "kind": "paid", "method": "cash", "amount_cents": 1850,
-        "session_ids": [7], "reason": None, "reference": None, "attendant": "alice",
+        "outcome_id": str(outcome_id),
+        "notice_id": str(notice_id),
+        "plate": "ABC123",
+        "lane": "Exit 1",
+        "kind": "paid",
+        "method": "cash",
+        "amount_cents": 1850,
+        "session_ids": [7],
+        "reason": None,
+        "reference": None,
+        "attendant": "alice",
         "recorded_at": "2025-03-01T08:01:00+00:00",
     }
 
@@ -95,9 +127,16 @@ def test_a_paid_outcome_needs_a_method(store: Store) -> None:
     notice_id = _read_and_notice(store)
     with pytest.raises(ValueError, match="method"):
         store.record_outcome(
-            outcome_id=uuid.uuid4(), notice_id=notice_id, plate="ABC123", lane="Exit 1",
-            kind=OutcomeKind.PAID, method=None, amount_cents=1850, session_ids=[7],
-            attendant="alice", recorded_at=T0,
+            outcome_id=uuid.uuid4(),
+            notice_id=notice_id,
+            plate="ABC123",
+            lane="Exit 1",
+            kind=OutcomeKind.PAID,
+            method=None,
+            amount_cents=1850,
+            session_ids=[7],
+            attendant="alice",
+            recorded_at=T0,
         )
 
 
@@ -134,8 +173,14 @@ def test_settled_sessions_follow_the_outcome_through_the_outbox(store: Store) ->
 
 def test_a_read_report_is_queued_once_per_read(store: Store) -> None:
     read_id = uuid.uuid4()
-    body = {"read_id": read_id, "plate": "ABC123", "lane": "Exit 1", "seen_at": T0,
-            "confidence": 0.93, "source": "camera"}
+    body = {
+        "read_id": read_id,
+        "plate": "ABC123",
+        "lane": "Exit 1",
+        "seen_at": T0,
+        "confidence": 0.93,
+        "source": "camera",
+    }
     assert store.queue_read_report(body) is True
     assert store.queue_read_report(body) is False
     (item,) = store.outbox.due(T0, limit=10)
@@ -145,7 +190,13 @@ def test_a_read_report_is_queued_once_per_read(store: Store) -> None:
 
 def test_a_read_is_recorded_once(store: Store) -> None:
     read_id = uuid.uuid4()
-    kwargs = {"read_id": read_id, "lane": "Exit 2", "plate": "ABC123", "confidence": 0.5,
-              "source": "manual", "seen_at": T0}
+    kwargs = {
+        "read_id": read_id,
+        "lane": "Exit 2",
+        "plate": "ABC123",
+        "confidence": 0.5,
+        "source": "manual",
+        "seen_at": T0,
+    }
     assert store.record_read(**kwargs) is True
     assert store.record_read(**kwargs) is False
