@@ -13,6 +13,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from desktop.plates import REGION_NAMES
+from desktop.recognition.engine import ENGINE_NAMES
+
 log = logging.getLogger("recoup")
 
 DEMO_BOOTHS = (
@@ -44,6 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--seed-demo", action="store_true", help="create demo lots, booths and vehicles"
     )
+
+    recognize = commands.add_parser(
+        "recognize", help="read plates in image or video files (offline, local OCR)"
+    )
+    recognize.add_argument(
+        "--region", default="us", choices=REGION_NAMES, help="plate region profile (default us)"
+    )
+    recognize.add_argument(
+        "--engine", default="rapidocr", choices=ENGINE_NAMES, help="OCR engine (default rapidocr)"
+    )
+    recognize.add_argument(
+        "--json", action="store_true", help="one JSON line per image: plates, boxes, ms"
+    )
+    recognize.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="images or videos")
 
     check = commands.add_parser("check-config", help="validate a booth configuration file")
     check.add_argument("path", type=Path, help="TOML configuration file")
@@ -147,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo()
     if args.command == "serve":
         return run_serve(args)
+    if args.command == "recognize":
+        from desktop.recognition.cli import recognize_paths
+
+        return recognize_paths(args.paths, args.region, args.engine, args.json)
     if args.command == "check-config":
         return run_check_config(args.path)
     parser.print_help()

@@ -1,0 +1,136 @@
+"""The OCR engine interface the plate recognizer talks to, and the engine factory.
+
+An engine finds lines of text in a BGR image and reads them; it knows nothing about
+plates. Engines are heavy (model sessions), so they are loaded once and reused.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: Engine names accepted by :func:`load_engine`; the first is the default.
+ENGINE_NAMES: tuple[str, ...] = ("rapidocr", "easyocr")
+DEFAULT_ENGINE = ENGINE_NAMES[0]
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class TextBox:
+    """One line of text an engine read: text, recognition score and where it sits.
+
+    ``quad`` holds the four corners (top-left, top-right, bottom-right, bottom-left) in
+    image pixels; ``x, y, w, h`` is the axis-aligned box around them.
+    """
+
+    text: str
+    score: float
+    quad: tuple[Point, Point, Point, Point]
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @classmethod
+    def from_quad(cls, text: str, score: float, quad: Sequence[Sequence[float]]) -> TextBox:
+        """Build a box from four corner points, computing the axis-aligned box."""
+        points = tuple((float(px), float(py)) for px, py in quad)
+        if len(points) != 4:
+            raise ValueError(f"a text box needs 4 corner points, got {len(points)}")
+        xs = [p[0] for p in points]
+        ys = [p[1] for p in points]
+        x, y = int(np.floor(min(xs))), int(np.floor(min(ys)))
+        w = max(1, int(np.ceil(max(xs))) - x)
+        h = max(1, int(np.ceil(max(ys))) - y)
+        return cls(text, float(score), points, x, y, w, h)  # type: ignore[arg-type]
+
+    @property
+    def line_height(self) -> float:
+        """Height of the text line along its own slant (left and right edges averaged)."""
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = self.quad
+        left = float(np.hypot(x3 - x0, y3 - y0))
+        right = float(np.hypot(x2 - x1, y2 - y1))
+        return max(1.0, (left + right) / 2)
+
+    @property
+    def line_width(self) -> float:
+        """Length of the text line along its own slant (top and bottom edges averaged)."""
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = self.quad
+        top = float(np.hypot(x1 - x0, y1 - y0))
+        bottom = float(np.hypot(x2 - x3, y2 - y3))
+        return max(1.0, (top + bottom) / 2)
+
+
+@runtime_checkable
+class OcrEngine(Protocol):
+    """Finds and reads text lines in an image."""
+
+    name: str
+
+    def read(self, image_bgr: np.ndarray) -> list[TextBox]:
+        """Every text line found in ``image_bgr`` (H x W x 3, uint8, BGR)."""
+        ...
+
+
+@runtime_checkable
+class DetailedOcrEngine(OcrEngine, Protocol):
+    """An engine that can also detect at a chosen scale and read a single line.
+
+    The recognizer uses these for a second, finer pass when the first finds no plate,
+    and to re-read a plate line whose first character the detector cut off.
+    """
+
+    def read_at(self, image_bgr: np.ndarray, det_side: int) -> list[TextBox]:
+        """Like :meth:`read`, with the detector seeing ``det_side`` pixels on the long side."""
+        ...
+
+    def read_line(self, image_bgr: np.ndarray) -> tuple[str, float]:
+        """Read the whole image as one text line (no detection): text and score."""
+        ...
+
+
+class EngineUnavailableError(RuntimeError):
+    """The requested engine is not installed (an optional extra) or failed to load."""
+
+
+_loaded: dict[str, OcrEngine] = {}
+_loading = threading.Lock()
+
+
+def load_engine(name: str = DEFAULT_ENGINE) -> OcrEngine:
+    """The OCR engine called ``name`` ("rapidocr" or "easyocr"), models loaded.
+
+    Each engine is loaded once per process and shared. Raises ValueError for an unknown
+    name and EngineUnavailableError when the engine's packages are not installed.
+    """
+    key = name.strip().lower()
+    with _loading:
+        if key not in _loaded:
+            _loaded[key] = _load(key, name)
+        return _loaded[key]
+
+
+def _load(key: str, name: str) -> OcrEngine:
+    if key == "rapidocr":
+        from .rapidocr_engine import RapidOcrEngine
+
+        return RapidOcrEngine()
+    if key == "easyocr":
+        try:
+            from .easyocr_engine import EasyOcrEngine  # type: ignore[import-not-found]
+        except ImportError as exc:
+            raise EngineUnavailableError(
+                "EasyOCR is an optional extra: install the 'easyocr' extra (torch CPU, "
+                "easyocr and its offline weights) to use --engine easyocr "
+                f"({exc})"
+            ) from exc
+        return EasyOcrEngine()
+    raise ValueError(f"unknown OCR engine {name!r}; valid engines: {', '.join(ENGINE_NAMES)}")

@@ -1,0 +1,257 @@
+"""Plate recognition on one image: scale, pad tight crops, read text, pick plates.
+
+:class:`PlateRecognizer` turns a BGR frame (optionally a lane's region of interest)
+into plate candidates, best first, in the frame's own pixel coordinates.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import cv2
+import numpy as np
+
+from desktop import plates
+
+from .candidates import (
+    FORMAT_BONUS,
+    NO_PROVINCE_BONUS,
+    NO_PROVINCE_FORMAT,
+    Candidate,
+    confidence,
+    score_candidates,
+)
+from .engine import DetailedOcrEngine, OcrEngine, TextBox
+
+log = logging.getLogger(__name__)
+
+Box = tuple[int, int, int, int]
+
+#: Longer side above which a photo is scaled down before anything else.
+DEFAULT_MAX_SIDE = 1920
+#: Regions whose plates (almost) never carry the letter O: read O as 0 unless the
+#: region's positional format asks for a letter there.
+DIGIT_ZERO_REGIONS = frozenset({"us"})
+# A picture this small with a plate-like aspect is taken to be a tight plate crop.
+_CROP_MAX_HEIGHT = 160
+_CROP_ASPECT = (1.2, 6.5)
+_CROP_MIN_HEIGHT = 64
+#: A first-pass best candidate scoring at least this is taken without a second pass.
+CONFIDENT_SCORE = 1.2
+#: Detector long side of the second, finer pass (engines that support it).
+SECOND_PASS_SIDE = 1280
+# A filled-in province is a guess: worth less than a read one.
+PROVINCE_FILLED_BONUS = FORMAT_BONUS / 2
+
+
+@dataclass(frozen=True)
+class PlateCandidate:
+    """One plate found in an image.
+
+    ``box`` is x, y, w, h in the coordinates of the image given to
+    :meth:`PlateRecognizer.recognize`; ``alternatives`` are other readings of the same
+    place with their plate scores, best first; ``crop`` is the plate's pixels.
+    """
+
+    text: str
+    confidence: float
+    box: Box
+    alternatives: tuple[tuple[str, float], ...] = ()
+    crop: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 3), np.uint8), repr=False)
+    score: float = 0.0
+    format_name: str | None = None
+
+
+def looks_like_crop(image: np.ndarray) -> bool:
+    """True for a small picture with a plate's aspect ratio (text detection needs margin)."""
+    h, w = image.shape[:2]
+    return h <= _CROP_MAX_HEIGHT and _CROP_ASPECT[0] <= w / h <= _CROP_ASPECT[1]
+
+
+def _overlap(a: Box, b: Box) -> float:
+    """Intersection over the smaller box's area."""
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    smaller = min(a[2] * a[3], b[2] * b[3])
+    return (ix * iy) / smaller if smaller else 0.0
+
+
+class PlateRecognizer:
+    """Reads plates of one region with an OCR engine.
+
+    ``min_score`` drops candidates whose plate score is too low to be a plate;
+    ``max_side`` scales large photos down first; ``digit_zero`` reads O as 0 (default:
+    on for regions in ``DIGIT_ZERO_REGIONS``); ``second_pass_side`` is the detector size
+    of a second pass run when the first finds nothing plate-like (None: no second
+    pass); ``default_province`` (Chinese plates) fills a province character the engine
+    did not read, as booth systems let the operator set the local province.
+    """
+
+    def __init__(
+        self,
+        engine: OcrEngine,
+        region: str = "us",
+        *,
+        max_side: int = DEFAULT_MAX_SIDE,
+        min_score: float = 0.3,
+        max_plates: int = 3,
+        digit_zero: bool | None = None,
+        second_pass_side: int | None = SECOND_PASS_SIDE,
+        default_province: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.region = plates.profile(region).name
+        self.max_side = max_side
+        self.min_score = min_score
+        self.max_plates = max_plates
+        self.digit_zero = self.region in DIGIT_ZERO_REGIONS if digit_zero is None else digit_zero
+        self.second_pass_side = second_pass_side
+        if default_province is not None and default_province not in plates.CN_PROVINCES:
+            raise ValueError(f"{default_province!r} is not a Chinese province character")
+        self.default_province = default_province
+        #: Detection passes the last :meth:`recognize` call ran (0 when a tight crop read
+        #: as one line was already plate-like, else 1 or 2), for benchmarks.
+        self.last_passes = 0
+
+    def recognize(self, image_bgr: np.ndarray, roi: Box | None = None) -> list[PlateCandidate]:
+        """Plates in ``image_bgr`` (or in its ``roi`` x, y, w, h), best first."""
+        image = _as_bgr(image_bgr)
+        ox, oy = 0, 0
+        if roi is not None:
+            x, y, w, h = roi
+            ox, oy = max(0, x), max(0, y)
+            image = image[oy : y + h, ox : x + w]
+        if image.size == 0:
+            return []
+        work, scale, pad = self._prepare(image)
+        whole_line: list[TextBox] = []
+        if pad and isinstance(self.engine, DetailedOcrEngine):
+            # A tight crop may be one text line already: read it as such first.
+            raw, rec_score = self.engine.read_line(image)
+            h, w = image.shape[:2]
+            x1, y1 = pad + w * scale, pad + h * scale
+            quad = ((pad, pad), (x1, pad), (x1, y1), (pad, y1))
+            whole_line.append(TextBox.from_quad(raw, rec_score, quad))
+        ranked = self._read(work, whole_line)
+        plates_found = self._group(ranked)
+
+        def to_source(cand: Candidate) -> Box:
+            bx, by, bw, bh = cand.box
+            return (
+                ox + round((bx - pad) / scale),
+                oy + round((by - pad) / scale),
+                round(bw / scale),
+                round(bh / scale),
+            )
+
+        results: list[PlateCandidate] = []
+        for best, others in plates_found:
+            box = _clip(to_source(best), image_bgr.shape)
+            results.append(
+                PlateCandidate(
+                    text=best.text,
+                    confidence=confidence(best),
+                    box=box,
+                    alternatives=tuple((o.text, round(o.score, 3)) for o in others),
+                    crop=_crop(image_bgr, box),
+                    score=round(best.score, 3),
+                    format_name=best.format_name,
+                )
+            )
+        return results
+
+    def _read(self, work: np.ndarray, known: list[TextBox]) -> list[Candidate]:
+        """Rank the candidates of ``known`` boxes plus those read in ``work``, with a finer
+        second pass when the first finds nothing plate-like."""
+        self.last_passes = 0
+        ranked = score_candidates(known, self.region, digit_zero=self.digit_zero)
+        if ranked and ranked[0].score >= CONFIDENT_SCORE:
+            return self._fill_provinces(ranked)
+        boxes = known + self.engine.read(work)
+        ranked = score_candidates(boxes, self.region, digit_zero=self.digit_zero)
+        self.last_passes = 1
+        detailed = isinstance(self.engine, DetailedOcrEngine)
+        if (
+            detailed
+            and self.second_pass_side
+            and (not ranked or ranked[0].score < CONFIDENT_SCORE)
+            and max(work.shape[:2]) > getattr(self.engine, "det_side", self.second_pass_side)
+        ):
+            boxes = boxes + self.engine.read_at(work, self.second_pass_side)  # type: ignore[attr-defined]
+            ranked = score_candidates(boxes, self.region, digit_zero=self.digit_zero)
+            self.last_passes = 2
+        return self._fill_provinces(ranked)
+
+    def _fill_provinces(self, ranked: list[Candidate]) -> list[Candidate]:
+        if self.default_province and self.region == "cn":
+            filled = [self._with_province(c) for c in ranked]
+            return sorted(filled, key=lambda c: c.score, reverse=True)
+        return ranked
+
+    def _with_province(self, cand: Candidate) -> Candidate:
+        """Give a province-less Chinese read the booth's local province character."""
+        if cand.format_name != NO_PROVINCE_FORMAT:
+            return cand
+        fitted = plates.correct(self.default_province + cand.text, self.region)
+        if fitted is None or fitted.format.fallback:
+            return cand
+        return replace(
+            cand,
+            text=fitted.text,
+            score=cand.score - NO_PROVINCE_BONUS + PROVINCE_FILLED_BONUS,
+            format_name=fitted.format.name,
+            fallback_format=False,
+        )
+
+    def _prepare(self, image: np.ndarray) -> tuple[np.ndarray, float, int]:
+        """Scale a large photo down, or give a tight crop a grey margin; returns the
+        working image, the scale applied and the margin added (in working pixels)."""
+        h, w = image.shape[:2]
+        if looks_like_crop(image):
+            scale = max(1.0, _CROP_MIN_HEIGHT / h)
+            if scale > 1.0:
+                image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+            pad = max(4, image.shape[0] // 2)
+            padded = cv2.copyMakeBorder(
+                image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128, 128, 128)
+            )
+            return padded, scale, pad
+        if max(h, w) > self.max_side:
+            scale = self.max_side / max(h, w)
+            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            return image, scale, 0
+        return image, 1.0, 0
+
+    def _group(self, ranked: Sequence[Candidate]) -> list[tuple[Candidate, list[Candidate]]]:
+        """Cluster candidates that overlap; the best of each cluster is a plate."""
+        clusters: list[tuple[Candidate, list[Candidate]]] = []
+        for cand in ranked:
+            home = next((c for c in clusters if _overlap(c[0].box, cand.box) > 0.5), None)
+            if home is not None:
+                home[1].append(cand)
+            elif cand.score >= self.min_score and len(clusters) < self.max_plates:
+                clusters.append((cand, []))
+        return clusters
+
+
+def _as_bgr(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return image
+
+
+def _clip(box: Box, shape: tuple[int, ...]) -> Box:
+    x, y, w, h = box
+    height, width = shape[:2]
+    x0, y0 = max(0, x), max(0, y)
+    x1, y1 = min(width, x + w), min(height, y + h)
+    return x0, y0, max(0, x1 - x0), max(0, y1 - y0)
+
+
+def _crop(image: np.ndarray, box: Box) -> np.ndarray:
+    x, y, w, h = box
+    return image[y : y + h, x : x + w].copy()

@@ -1,0 +1,113 @@
+"""The OCR engine interface and the RapidOCR engine, read through its real models."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from desktop.recognition import engine as engine_module
+from desktop.recognition.engine import (
+    DetailedOcrEngine,
+    EngineUnavailableError,
+    OcrEngine,
+    TextBox,
+    load_engine,
+)
+from desktop.recognition.rapidocr_engine import RapidOcrEngine
+from desktop.synthetic import font_path
+
+FONT = font_path("DejaVuSans-Bold.ttf")  # shipped in resources/fonts
+
+
+def text_image(text: str, height: int = 48) -> np.ndarray:
+    """Black ``text`` on a white strip with a generous margin, as a BGR array."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(str(FONT), height)
+    left, top, right, bottom = font.getbbox(text)
+    image = Image.new("RGB", (right - left + 2 * height, bottom - top + 2 * height), "white")
+    ImageDraw.Draw(image).text((height - left, height - top), text, font=font, fill="black")
+    return np.asarray(image)[:, :, ::-1].copy()
+
+
+@pytest.fixture(scope="module")
+def engine() -> OcrEngine:
+    """The shared RapidOCR engine (models load once per process)."""
+    return load_engine("rapidocr")
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
+    """Make every attempt to open a network connection fail, and record it."""
+    attempts: list[object] = []
+
+    def refuse(self: socket.socket, address: object, *args: object) -> None:
+        attempts.append(address)
+        raise OSError(f"network access attempted in an offline test: {address!r}")
+
+    def refuse_create(address: object, *args: object, **kwargs: object) -> socket.socket:
+        attempts.append(address)
+        raise OSError(f"network access attempted in an offline test: {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse_create)
+    yield attempts
+
+
+def test_text_box_from_quad_computes_the_axis_aligned_box() -> None:
+    box = TextBox.from_quad("ABC", 0.9, [(10.2, 20), (50, 22.5), (49, 40), (9.5, 38)])
+    assert (box.x, box.y, box.w, box.h) == (9, 20, 41, 20)
+    assert box.quad[0] == (10.2, 20.0)
+    with pytest.raises(ValueError, match="4 corner points"):
+        TextBox.from_quad("A", 1.0, [(0, 0), (1, 0), (1, 1)])
+
+
+def test_unknown_engine_name_lists_the_valid_ones() -> None:
+    with pytest.raises(ValueError, match="rapidocr, easyocr"):
+        load_engine("tesseract")
+
+
+def test_easyocr_without_the_extra_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A None entry in sys.modules makes the import fail as if the extra were missing.
+    monkeypatch.setitem(sys.modules, "desktop.recognition.easyocr_engine", None)
+    monkeypatch.setattr(engine_module, "_loaded", {})
+    with pytest.raises(EngineUnavailableError, match="EasyOCR is an optional extra"):
+        load_engine("easyocr")
+
+
+def test_rapidocr_is_the_default_engine_and_loads_once(engine: OcrEngine) -> None:
+    assert load_engine() is engine
+    assert engine.name == "rapidocr"
+    assert isinstance(engine, OcrEngine)
+    assert isinstance(engine, DetailedOcrEngine)
+
+
+def test_reads_a_line_of_text_with_its_position(engine: OcrEngine) -> None:
+    image = text_image("KXR 4821")
+    boxes = engine.read(image)
+    assert [b.text.replace(" ", "") for b in boxes] == ["KXR4821"]
+    box = boxes[0]
+    assert box.score > 0.8
+    assert 30 <= box.x <= 60 and 30 <= box.y <= 60
+    assert box.x + box.w <= image.shape[1] and box.y + box.h <= image.shape[0]
+
+
+def test_a_blank_image_has_no_text(engine: OcrEngine) -> None:
+    assert engine.read(np.full((240, 320, 3), 200, np.uint8)) == []
+
+
+def test_rejects_an_image_that_is_not_bgr(engine: OcrEngine) -> None:
+    with pytest.raises(ValueError, match="BGR"):
+        engine.read(np.zeros((10, 10), np.uint8))
+
+
+def test_loads_and_reads_without_touching_the_network(no_network: list[object]) -> None:
+    offline = RapidOcrEngine(threads=1)
+    boxes = offline.read(text_image("7XYZ042"))
+    assert [b.text for b in boxes] == ["7XYZ042"]
+    assert no_network == []

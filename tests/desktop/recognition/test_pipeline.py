@@ -1,0 +1,263 @@
+"""Plate recognition end to end on generated plates, through the real RapidOCR engine,
+plus candidate scoring on plain strings and the ``recognize`` command."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from desktop.recognition.candidates import score_candidates, score_text, text_penalty
+from desktop.recognition.cli import recognize_paths
+from desktop.recognition.engine import TextBox, load_engine
+from desktop.recognition.recognizer import PlateRecognizer
+from desktop.synthetic import font_path
+
+FONT = font_path("DejaVuSans-Bold.ttf")  # shipped in resources/fonts
+Box = tuple[int, int, int, int]
+
+
+def render_plate(text: str, *, background: str = "white", char_height: int = 44) -> np.ndarray:
+    """A plate: dark text on ``background`` with a dark border, as a BGR array."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(str(FONT), char_height)
+    left, top, right, bottom = font.getbbox(text)
+    pad_x, pad_y = char_height // 2, char_height // 3
+    size = (right - left + 2 * pad_x, bottom - top + 2 * pad_y)
+    plate = Image.new("RGB", size, background)
+    draw = ImageDraw.Draw(plate)
+    draw.rectangle((0, 0, size[0] - 1, size[1] - 1), outline="black", width=3)
+    draw.text((pad_x - left, pad_y - top), text, font=font, fill=(20, 20, 20))
+    return np.asarray(plate)[:, :, ::-1].copy()
+
+
+def render_text(text: str, height: int, colour: tuple[int, int, int]) -> np.ndarray:
+    """Plain ``text`` on a light strip (stickers, time stamps)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(str(FONT), height)
+    left, top, right, bottom = font.getbbox(text)
+    strip = Image.new("RGB", (right - left + 8, bottom - top + 8), (235, 235, 235))
+    ImageDraw.Draw(strip).text((4 - left, 4 - top), text, font=font, fill=colour)
+    return np.asarray(strip)[:, :, ::-1].copy()
+
+
+def scene(size: tuple[int, int] = (640, 480), seed: int = 3) -> np.ndarray:
+    """A noisy, smoothly shaded background of ``size`` (w, h)."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    shade = np.linspace(60, 140, w, dtype=np.float32)[None, :, None]
+    noise = rng.normal(0, 12, (h, w, 3)).astype(np.float32)
+    return np.clip(shade + noise, 0, 255).astype(np.uint8)
+
+
+def paste(target: np.ndarray, patch: np.ndarray, x: int, y: int) -> Box:
+    """Copy ``patch`` into ``target`` at (x, y); returns the patch's box."""
+    h, w = patch.shape[:2]
+    target[y : y + h, x : x + w] = patch
+    return x, y, w, h
+
+
+def overlap(a: Box, b: Box) -> float:
+    """Intersection over the smaller box."""
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return ix * iy / min(a[2] * a[3], b[2] * b[3])
+
+
+@pytest.fixture(scope="module")
+def us_reader() -> PlateRecognizer:
+    """A US-region recognizer on the real engine (loaded once for the module)."""
+    return PlateRecognizer(load_engine("rapidocr"), "us")
+
+
+# --------------------------------------------------------------------------------------
+# End to end on generated plates
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("background", ["white", (250, 210, 40)])
+def test_reads_a_plate_in_a_scene_and_finds_where_it_is(
+    us_reader: PlateRecognizer, background: str | tuple[int, int, int]
+) -> None:
+    image = scene()
+    plate_box = paste(image, render_plate("ABC1234", background=background), 220, 260)
+
+    found = us_reader.recognize(image)
+
+    assert found, "no plate found"
+    best = found[0]
+    assert best.text == "ABC1234"
+    assert 0.5 < best.confidence <= 1.0
+    assert overlap(best.box, plate_box) > 0.5
+    assert best.crop.shape[:2] == (best.box[3], best.box[2])
+
+
+def test_a_date_and_a_sticker_beside_the_plate_are_not_chosen(
+    us_reader: PlateRecognizer,
+) -> None:
+    image = scene((800, 600), seed=5)
+    paste(image, render_text("2024-05-17 08:31", 30, (10, 10, 10)), 20, 20)
+    paste(image, render_text("Parking", 34, (30, 30, 160)), 470, 300)
+    plate_box = paste(image, render_plate("7XYZ042"), 200, 380)
+
+    found = us_reader.recognize(image)
+
+    assert found[0].text == "7XYZ042"
+    assert overlap(found[0].box, plate_box) > 0.5
+    assert all("2024" not in p.text for p in found)
+
+
+def test_a_tight_crop_of_a_plate_is_read(us_reader: PlateRecognizer) -> None:
+    crop = render_plate("KTM5820", char_height=30)
+    found = us_reader.recognize(crop)
+    assert found[0].text == "KTM5820"
+    x, y, w, h = found[0].box
+    assert x >= 0 and y >= 0 and x + w <= crop.shape[1] and y + h <= crop.shape[0]
+
+
+def test_a_region_of_interest_limits_the_search_and_keeps_frame_coordinates(
+    us_reader: PlateRecognizer,
+) -> None:
+    image = scene((800, 500), seed=9)
+    paste(image, render_plate("GHJ4417"), 20, 40)
+    plate_box = paste(image, render_plate("LMN2093"), 420, 300)
+
+    found = us_reader.recognize(image, roi=(380, 250, 420, 250))
+
+    assert [p.text for p in found] == ["LMN2093"]
+    assert overlap(found[0].box, plate_box) > 0.5
+
+
+def test_a_blank_image_gives_no_candidates(us_reader: PlateRecognizer) -> None:
+    assert us_reader.recognize(np.full((480, 640, 3), 128, np.uint8)) == []
+    assert us_reader.recognize(np.zeros((60, 200, 3), np.uint8)) == []
+
+
+# --------------------------------------------------------------------------------------
+# Candidate scoring on plain strings
+# --------------------------------------------------------------------------------------
+
+
+def box(text: str, x: int, y: int = 100, h: int = 30, score: float = 0.95) -> TextBox:
+    """A text box whose width follows its text, as an engine would report it."""
+    w = int(len(text) * h * 0.6)
+    return TextBox.from_quad(text, score, [(x, y), (x + w, y), (x + w, y + h), (x, y + h)])
+
+
+def test_a_plate_outscores_dates_times_phones_and_words() -> None:
+    plate, _, fmt = score_text("ABC-1234", 0.9, "us")
+    assert fmt == "us-3l4d"
+    for other in ("2014-06-17", "14:20:16", "636-257-2077", "Heating", "www.cars.com"):
+        assert score_text(other, 1.0, "us")[0] < plate, other
+    assert score_text("STORAGE", 1.0, "us")[0] < plate
+
+
+def test_text_penalty_spots_what_plates_never_hold() -> None:
+    assert text_penalty("ABC1234") == 0
+    assert text_penalty("2024/05/17") > 0
+    assert text_penalty("(314) 845-5900") > 0
+    assert text_penalty("dealer") > 0
+
+
+def test_positional_correction_and_o_as_zero() -> None:
+    assert score_text("ABC12B4", 0.9, "us")[1] == "ABC1284"
+    assert score_text("OSG719", 0.9, "us", digit_zero=True)[1] == "0SG719"
+    assert score_text("京AI8731", 0.9, "cn")[1] == "京A18731"
+    assert score_text("京0B8731", 0.9, "cn")[1] == "京DB8731"
+
+
+def test_chinese_plate_without_its_province_is_kept_below_full_plates() -> None:
+    full, text_full, _ = score_text("京A88731", 0.9, "cn")
+    headless, text, fmt = score_text("A·72220", 0.9, "cn")
+    assert (text, fmt) == ("A72220", "cn-no-province")
+    assert score_text("MA72220", 0.9, "cn")[1] == "A72220"
+    assert headless < full and text_full == "京A88731"
+
+
+def test_a_plate_split_in_two_boxes_is_merged() -> None:
+    ranked = score_candidates([box("ABC", 100), box("1234", 170), box("2024-05-17", 400)], "us")
+    assert ranked[0].text == "ABC1234"
+    assert len(ranked[0].boxes) == 2
+    assert ranked[0].box == (100, 100, 142, 30)
+
+
+def test_boxes_on_different_lines_or_heights_are_not_merged() -> None:
+    ranked = score_candidates([box("ABC", 100), box("1234", 170, y=200)], "us")
+    assert all(len(c.boxes) == 1 for c in ranked)
+    ranked = score_candidates([box("ABC", 100), box("1234", 170, h=70)], "us")
+    assert all(len(c.boxes) == 1 for c in ranked)
+
+
+def test_default_province_fills_a_missing_province() -> None:
+    class OneLine:
+        name = "fake"
+
+        def read(self, image_bgr: np.ndarray) -> list[TextBox]:
+            return [box("A·72220", 40)]
+
+    found = PlateRecognizer(OneLine(), "cn", default_province="浙").recognize(
+        np.zeros((300, 400, 3), np.uint8)
+    )
+    assert found[0].text == "浙A72220"
+    assert (
+        PlateRecognizer(OneLine(), "cn").recognize(np.zeros((300, 400, 3), np.uint8))[0].text
+        == "A72220"
+    )
+    with pytest.raises(ValueError, match="province"):
+        PlateRecognizer(OneLine(), "cn", default_province="X")
+
+
+# --------------------------------------------------------------------------------------
+# The recognize command
+# --------------------------------------------------------------------------------------
+
+
+def test_recognize_paths_json_lines_and_unreadable_files(tmp_path: Path) -> None:
+    image = scene(seed=11)
+    plate_box = paste(image, render_plate("ABC1234"), 200, 300)
+    good = tmp_path / "car.png"
+    cv2.imwrite(str(good), image)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    out, err = io.StringIO(), io.StringIO()
+
+    status = recognize_paths(
+        [str(broken), str(good), str(tmp_path / "missing.png")],
+        "us",
+        as_json=True,
+        out=out,
+        err=err,
+    )
+
+    assert status == 1
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(lines) == 1
+    assert lines[0]["image"] == str(good)
+    assert lines[0]["plates"][0]["text"] == "ABC1234"
+    assert overlap(tuple(lines[0]["plates"][0]["box"]), plate_box) > 0.5
+    assert isinstance(lines[0]["ms"], int)
+    assert "broken.jpg" in err.getvalue() and "missing.png" in err.getvalue()
+
+
+def test_recognize_paths_reads_every_nth_frame_of_a_video(tmp_path: Path) -> None:
+    frame = scene(seed=13)
+    paste(frame, render_plate("KTM5820"), 180, 200)
+    video = tmp_path / "lane.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, (640, 480))
+    for _ in range(5):
+        writer.write(frame)
+    writer.release()
+    out = io.StringIO()
+
+    status = recognize_paths([video], "us", frame_step=2, out=out)
+
+    assert status == 0
+    lines = out.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines] == [f"{video} frame {n}" for n in (0, 2, 4)]
+    assert all("KTM5820" in line for line in lines)

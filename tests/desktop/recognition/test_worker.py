@@ -1,0 +1,139 @@
+"""The recognition worker on generated lane videos, with the real RapidOCR recognizer.
+
+Camera -> motion gate -> recognizer -> consensus: each vehicle that stops at the
+barrier gives exactly one read of its plate, with its evidence pictures on disk.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+import pytest
+
+from desktop.capture import LaneCapture
+from desktop.capture.frame import Frame
+from desktop.recognition.consensus import VehicleRead
+from desktop.recognition.engine import load_engine
+from desktop.recognition.evidence import EvidenceWriter
+from desktop.recognition.recognizer import PlateRecognizer
+from desktop.recognition.worker import LaneFeed, RecognitionWorker, roi_pixels
+from desktop.synthetic import LaneVideo, make_lane_video
+
+PLATES = ["ABC1234", "7XYZ042"]
+FPS = 5.0
+
+
+class NoFrames:
+    """A lane whose frames the test hands to ``process`` itself."""
+
+    def latest(self, after_frame_no: int | None = None) -> Frame | None:
+        return None
+
+    def wait_for_frame(self, after_frame_no: int | None, timeout: float) -> Frame | None:
+        return None
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> PlateRecognizer:
+    return PlateRecognizer(load_engine("rapidocr"), "us")
+
+
+@pytest.fixture(scope="module")
+def lane_video(tmp_path_factory: pytest.TempPathFactory) -> LaneVideo:
+    folder = tmp_path_factory.mktemp("lane")
+    return make_lane_video(
+        folder / "exit1.avi", PLATES, fps=FPS, size=(640, 360), seconds_per_vehicle=5, rng=3
+    )
+
+
+def decoded_frames(video: LaneVideo) -> Iterator[Frame]:
+    capture = cv2.VideoCapture(str(video.path))
+    try:
+        number = 0
+        while True:
+            ok, image = capture.read()
+            if not ok:
+                return
+            number += 1
+            yield Frame(image, number, number / FPS, datetime.now(UTC))
+    finally:
+        capture.release()
+
+
+def test_each_vehicle_gives_one_read_and_an_empty_lane_costs_no_ocr(
+    recognizer: PlateRecognizer, lane_video: LaneVideo
+) -> None:
+    lane = LaneFeed("Exit 1", NoFrames())
+    worker = RecognitionWorker([lane], recognizer, lambda read: None)
+
+    reads: list[VehicleRead] = []
+    frames = 0
+    for frame in decoded_frames(lane_video):
+        frames += 1
+        reads.extend(worker.process(lane, frame))
+    assert lane.consensus is not None
+    reads.extend(lane.consensus.lane_empty(frames / FPS + 60))
+
+    assert [read.read.plate for read in reads] == PLATES
+    assert all(read.read.lane == "Exit 1" and read.read.confidence > 0.5 for read in reads)
+    empty_frames = sum(truth.plate is None for truth in lane_video.frames)
+    assert lane.ocr_frames <= frames - empty_frames
+
+
+def test_a_region_of_interest_outside_the_plate_reads_nothing(
+    recognizer: PlateRecognizer, lane_video: LaneVideo
+) -> None:
+    # The plates pass through the lower middle of the picture; a strip along the top
+    # edge sees no plate at all.
+    lane = LaneFeed("Exit 1", NoFrames(), roi=(0.0, 0.0, 1.0, 0.12))
+    worker = RecognitionWorker([lane], recognizer, lambda read: None)
+
+    reads = [read for frame in decoded_frames(lane_video) for read in worker.process(lane, frame)]
+
+    assert reads == []
+
+
+def test_roi_fractions_become_pixels_inside_the_frame() -> None:
+    assert roi_pixels(None, (360, 640, 3)) is None
+    assert roi_pixels((0.25, 0.5, 0.5, 0.5), (360, 640, 3)) == (160, 180, 320, 180)
+    assert roi_pixels((0.9, 0.9, 0.5, 0.5), (100, 100, 3)) == (90, 90, 10, 10)
+
+
+def test_live_lane_reports_reads_with_evidence_pictures(
+    recognizer: PlateRecognizer, lane_video: LaneVideo, tmp_path: Path
+) -> None:
+    reads: list[VehicleRead] = []
+    arrived = threading.Condition()
+
+    def on_read(read: VehicleRead) -> None:
+        with arrived:
+            reads.append(read)
+            arrived.notify_all()
+
+    capture = LaneCapture("Exit 1", str(lane_video.path))
+    worker = RecognitionWorker(
+        [LaneFeed("Exit 1", capture)],
+        recognizer,
+        on_read,
+        evidence=EvidenceWriter(tmp_path / "evidence"),
+    )
+    capture.start()
+    worker.start()
+    try:
+        with arrived:
+            assert arrived.wait_for(lambda: len(reads) >= 2, timeout=90)
+    finally:
+        worker.stop()
+        capture.stop()
+
+    assert [read.read.plate for read in reads[:2]] == PLATES
+    for vehicle in reads[:2]:
+        crop = cv2.imread(str(vehicle.read.crop_path))
+        lane = cv2.imread(str(vehicle.read.snapshot_path))
+        assert crop is not None and lane is not None
+        assert crop.shape[1] > crop.shape[0]  # a plate is wider than tall
+        assert lane.shape[:2] == (360, 640)
