@@ -144,10 +144,12 @@ def test_reads_a_generated_plate_offline(
     engine: EasyOcrEngine, attempts: list[object], text: str, region: str
 ) -> None:
     plate = render_plate(text, region)
-    boxes = {box.text: box for box in engine.read(plate)}
-    assert text in boxes
-    line = boxes[text]
-    assert engine.read_line(plate[line.y : line.y + line.h, line.x : line.x + line.w])[0] == text
+    # The PP-OCR detector takes an EU plate's blue band into the same line as the
+    # characters, so the line may start with its country code ("D"); the recognizer
+    # below drops it by the plate format.
+    line = next((box for box in engine.read(plate) if text in box.text), None)
+    assert line is not None, "plate line not read"
+    assert text in engine.read_line(plate[line.y : line.y + line.h, line.x : line.x + line.w])[0]
 
     scene = _on_background(plate)
     found = PlateRecognizer(engine, region).recognize(scene)
