@@ -48,12 +48,9 @@ with warnings.catch_warnings():
     import torch
     from easyocr.config import detection_models, recognition_models
 
-from rapidocr import RapidOCR
-from rapidocr.ch_ppocr_det import TextDetector
 
 from .engine import TextBox
-from .rapidocr_engine import DET_MODEL, _session
-from .rapidocr_engine import bundled_model_dir as rapidocr_model_dir
+from .rapidocr_engine import DEFAULT_DET_SIDE, pp_ocr_detector, worth_reading
 
 log = logging.getLogger(__name__)
 
@@ -67,17 +64,9 @@ PLATE_CHARACTERS = string.ascii_uppercase + string.digits
 #: it must spell a state emblem, dash or gap between character groups as a letter or a
 #: digit: allowing them read 22.5% of 80 openalpr-us plates instead of 17.5%.
 SEPARATORS = " -."
-#: Longer side of the image the PP-OCR detector sees (as in the RapidOCR engine).
-DEFAULT_DET_SIDE = 736
 # EasyOCR's scores run lower than PP-OCR's for the same quality of read; keep weak reads
 # and let the plate scorer decide.
 MIN_TEXT_SCORE = 0.05
-# A detected line longer than this (width / height) is a caption or a time stamp, never a
-# plate; skipping it saves recognition time (EasyOCR reads each line separately).
-MAX_LINE_ASPECT = 11.0
-# How far the detector grows each text region (RapidOCR's default 1.6). On 80 openalpr-us
-# images 1.2 and 1.4 read the same, 1.8 read fewer plates.
-UNCLIP_RATIO = 1.4
 # Each detected line's ends are moved inward by this many line heights before EasyOCR
 # reads it, so the plate's frame is not read as a leading "I" or a trailing "7". On the
 # 222 openalpr-us images: 0.05 read 23.9%, 0.1 26.1%, 0.15 25.7% (0.2 read far fewer).
@@ -190,7 +179,7 @@ class EasyOcrEngine:
             quantize=False,
             verbose=False,
         )
-        self._det = _pp_ocr_detector(det_side, self.threads)
+        self._det = pp_ocr_detector(det_side, self.threads)
         self._lock = threading.Lock()
         self.read(np.full((64, 256, 3), 255, np.uint8))  # warm up both networks
         log.info(
@@ -213,7 +202,7 @@ class EasyOcrEngine:
             if det.boxes is None or len(det.boxes) == 0:
                 return []
             quads = [np.asarray(q, dtype=np.float32) for q in det.boxes]
-            quads = [_inset(q) for q in quads if _worth_reading_quad(q)]
+            quads = [_inset(q) for q in quads if worth_reading(q)]
             if not quads:
                 return []
             lines = [_as_box(q) for q in quads if _is_level(q)]
@@ -258,32 +247,6 @@ class EasyOcrEngine:
         return _without_separators(text), float(score)
 
 
-def _pp_ocr_detector(det_side: int, threads: int) -> TextDetector:
-    """RapidOCR's PP-OCR text detector, built as :class:`RapidOcrEngine` builds it (the
-    model shipped in the ``rapidocr`` wheel, never downloaded, on a non-spinning
-    onnxruntime session)."""
-    models = rapidocr_model_dir()
-    if not (models / DET_MODEL).is_file():
-        raise FileNotFoundError(
-            f"RapidOCR detector {models / DET_MODEL} missing; reinstall the rapidocr "
-            "package (the booth never downloads models)"
-        )
-    params = {
-        "Global.log_level": "error",
-        "Global.use_cls": False,
-        "Global.model_root_dir": str(models),
-        "Det.model_path": str(models / DET_MODEL),
-        "Det.limit_type": "max",
-        "Det.limit_side_len": det_side,
-        "Det.unclip_ratio": UNCLIP_RATIO,
-        "EngineConfig.onnxruntime.intra_op_num_threads": threads,
-        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-    }
-    detector = RapidOCR(params=params)._load_det_model()
-    detector.session.session = _session(models / DET_MODEL, threads)
-    return detector
-
-
 def _inset(quad: np.ndarray) -> np.ndarray:
     """The quad with its left and right ends moved inward by SIDE_INSET line heights."""
     if SIDE_INSET <= 0:
@@ -325,11 +288,3 @@ def _without_separators(text: object) -> str:
 
 def _four_points(quad: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
     return [(float(x), float(y)) for x, y in quad]
-
-
-def _worth_reading_quad(quad: Sequence[Sequence[float]]) -> bool:
-    """Four corner points: False for lines no plate can be."""
-    points = np.asarray(quad, dtype=np.float32)
-    width = float(np.linalg.norm(points[0] - points[1]))
-    height = float(np.linalg.norm(points[0] - points[3]))
-    return height >= 6 and width / max(height, 1.0) <= MAX_LINE_ASPECT

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 from rapidocr import RapidOCR
+from rapidocr.ch_ppocr_det import TextDetector
 from rapidocr.ch_ppocr_rec import TextRecInput
 from rapidocr.utils.process_img import get_rotate_crop_image
 
@@ -81,17 +82,9 @@ class RapidOcrEngine:
         self.threads = threads or default_threads()
         self.det_side = det_side
         params = {
-            "Global.log_level": "error",
-            "Global.use_cls": False,
-            "Global.model_root_dir": str(models),
-            "Det.model_path": str(models / DET_MODEL),
-            "Det.limit_type": "max",
-            "Det.limit_side_len": det_side,
-            "Det.unclip_ratio": UNCLIP_RATIO,
+            **_detector_params(models, det_side, self.threads),
             "Rec.model_path": str(models / REC_MODEL),
             "Cls.model_path": str(models / CLS_MODEL),
-            "EngineConfig.onnxruntime.intra_op_num_threads": self.threads,
-            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         }
         self.min_text_score = min_text_score
         self._ocr = RapidOCR(params=params)
@@ -122,7 +115,7 @@ class RapidOcrEngine:
             det = self._det(image_bgr)
             if det.boxes is None or len(det.boxes) == 0:
                 return []
-            quads = [q for q in det.boxes if _worth_reading(q)]
+            quads = [q for q in det.boxes if worth_reading(q)]
             if not quads:
                 return []
             crops = [get_rotate_crop_image(image_bgr, q.astype(np.float32)) for q in quads]
@@ -159,8 +152,41 @@ def _session(model: Path, threads: int) -> ort.InferenceSession:
     return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
 
 
-def _worth_reading(quad: np.ndarray) -> bool:
-    """False for detections no plate (or part of one) can be: long lines, slivers."""
-    width = float(np.linalg.norm(quad[0] - quad[1]))
-    height = float(np.linalg.norm(quad[0] - quad[3]))
+def worth_reading(quad: np.ndarray) -> bool:
+    """False for detections no plate (or part of one) can be: long lines, slivers.
+
+    ``quad`` is four corner points: top-left, top-right, bottom-right, bottom-left.
+    """
+    points = np.asarray(quad, dtype=np.float32)
+    width = float(np.linalg.norm(points[0] - points[1]))
+    height = float(np.linalg.norm(points[0] - points[3]))
     return height >= 6 and width / max(height, 1.0) <= MAX_LINE_ASPECT
+
+
+def _detector_params(models: Path, det_side: int, threads: int) -> dict[str, object]:
+    """RapidOCR settings of the PP-OCR text detector (shared by both engines)."""
+    return {
+        "Global.log_level": "error",
+        "Global.use_cls": False,
+        "Global.model_root_dir": str(models),
+        "Det.model_path": str(models / DET_MODEL),
+        "Det.limit_type": "max",
+        "Det.limit_side_len": det_side,
+        "Det.unclip_ratio": UNCLIP_RATIO,
+        "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+    }
+
+
+def pp_ocr_detector(det_side: int, threads: int, model_dir: Path | None = None) -> TextDetector:
+    """The PP-OCR text detector alone, as :class:`RapidOcrEngine` uses it: the model
+    shipped in the ``rapidocr`` wheel (never downloaded), on a non-spinning session."""
+    models = model_dir or bundled_model_dir()
+    if not (models / DET_MODEL).is_file():
+        raise FileNotFoundError(
+            f"RapidOCR detector {models / DET_MODEL} missing; reinstall the rapidocr "
+            "package (the booth never downloads models)"
+        )
+    detector = RapidOCR(params=_detector_params(models, det_side, threads))._load_det_model()
+    detector.session.session = _session(models / DET_MODEL, threads)
+    return detector
