@@ -56,3 +56,29 @@ def rows(store: Store, sql: str, **params: object) -> list[dict[str, object]]:
     """What the booth's SQLite file really holds."""
     with store.engine.connect() as connection:
         return [dict(row._mapping) for row in connection.execute(text(sql), params)]
+
+
+def session_json(session_id: int, cents: int) -> dict[str, object]:
+    """An unpaid parking session as the server sends it."""
+    return {
+        "id": session_id,
+        "lot_id": "north",
+        "lot_name": "North Garage",
+        "entered_at": "2025-02-26T08:00:00+00:00",
+        "exited_at": "2025-02-26T10:00:00+00:00",
+        "fee_cents": cents,
+        "paid_cents": 0,
+        "unpaid_cents": cents,
+        "status": "unpaid",
+    }
+
+
+def recorded(request: dict) -> dict[str, object]:
+    """The server's answer to an outcome it records: everything asked for is settled."""
+    return {
+        "outcome_id": request["outcome_id"],
+        "status": "recorded",
+        "collected_cents": request["amount_cents"],
+        "settled_session_ids": request["session_ids"],
+        "message": "recorded",
+    }

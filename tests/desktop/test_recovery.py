@@ -32,26 +32,14 @@ from tests.desktop.booth_support import (
     ManualClock,
     closed_port,
     make_client,
+    recorded,
     rows,
+    session_json,
 )
 from tests.desktop.hostile_server import HostileServer, echo_json, hang, json_answer
 
 DEADLINE_S = 0.5
 COOLDOWN_S = 120.0
-
-
-def session_json(session_id: int, cents: int) -> dict[str, object]:
-    return {
-        "id": session_id,
-        "lot_id": "north",
-        "lot_name": "North Garage",
-        "entered_at": "2025-02-26T08:00:00+00:00",
-        "exited_at": "2025-02-26T10:00:00+00:00",
-        "fee_cents": cents,
-        "paid_cents": 0,
-        "unpaid_cents": cents,
-        "status": "unpaid",
-    }
 
 
 def entry_json(
@@ -362,14 +350,7 @@ def test_a_settled_debt_stays_quiet_until_a_newer_debt_arrives(
     server.on(
         "POST",
         OUTCOMES_PATH,
-        echo_json(
-            lambda request: {
-                "outcome_id": request["outcome_id"],
-                "status": "recorded",
-                "collected_cents": request["amount_cents"],
-                "settled_session_ids": request["session_ids"],
-            }
-        ),
+        echo_json(recorded),
     )
     server.on(
         "GET",
@@ -407,14 +388,7 @@ def test_a_debt_paid_on_a_server_notice_stays_quiet_while_the_removal_is_not_pul
     server.on(
         "POST",
         OUTCOMES_PATH,
-        echo_json(
-            lambda request: {
-                "outcome_id": request["outcome_id"],
-                "status": "recorded",
-                "collected_cents": request["amount_cents"],
-                "settled_session_ids": request["session_ids"],
-            }
-        ),
+        echo_json(recorded),
     )
     server.on("GET", CHANGES_PATH, json_answer({"detail": "down"}, status=503))
     with make_client(server.url) as client:

@@ -29,7 +29,9 @@ from tests.desktop.booth_support import (
     ManualClock,
     closed_port,
     make_client,
+    recorded,
     rows,
+    session_json,
 )
 from tests.desktop.hostile_server import HostileServer, echo_json, json_answer, raw
 
@@ -42,19 +44,7 @@ def entry_json(plate: str, cents: int = 1850, session_id: int = 7) -> dict[str, 
         "status": "active",
         "unpaid_cents": cents,
         "currency": "USD",
-        "sessions": [
-            {
-                "id": session_id,
-                "lot_id": "north",
-                "lot_name": "North Garage",
-                "entered_at": "2025-02-26T08:00:00+00:00",
-                "exited_at": "2025-02-26T10:00:00+00:00",
-                "fee_cents": cents,
-                "paid_cents": 0,
-                "unpaid_cents": cents,
-                "status": "unpaid",
-            }
-        ],
+        "sessions": [session_json(session_id, cents)],
         "updated_at": "2025-02-26T10:05:00+00:00",
     }
 
@@ -88,16 +78,6 @@ def snapshot(plates: list[str], as_of_seq: int, has_more: bool) -> dict[str, obj
         "as_of_seq": as_of_seq,
         "next_after": plates[-1] if plates else None,
         "has_more": has_more,
-    }
-
-
-def recorded(request: dict) -> dict[str, object]:
-    return {
-        "outcome_id": request["outcome_id"],
-        "status": "recorded",
-        "collected_cents": request["amount_cents"],
-        "settled_session_ids": request["session_ids"],
-        "message": "recorded",
     }
 
 
