@@ -1,0 +1,73 @@
+"""Run a blocking call off the GUI thread and get its result back on the GUI thread."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+log = logging.getLogger(__name__)
+
+
+class _Relay(QObject):
+    """Lives in the GUI thread; its signals carry a result back there (queued)."""
+
+    succeeded = Signal(object)
+    failed = Signal(object)
+
+
+class _Call(QRunnable):
+    def __init__(self, fn: Callable[[], Any], relay: _Relay) -> None:
+        super().__init__()
+        self._fn = fn
+        self._relay = relay
+
+    def run(self) -> None:
+        try:
+            result = self._fn()
+        except Exception as exc:  # handed to the caller, who decides what the user sees
+            self._relay.failed.emit(exc)
+        else:
+            self._relay.succeeded.emit(result)
+
+
+_relays: set[_Relay] = set()
+
+
+def run_in_background(
+    fn: Callable[[], Any],
+    on_result: Callable[[Any], None],
+    on_error: Callable[[Exception], None] | None = None,
+    *,
+    owner: QObject | None = None,
+) -> None:
+    """Call ``fn()`` on Qt's thread pool; ``on_result``/``on_error`` run on the GUI thread.
+
+    Call this from the GUI thread. With ``owner``, nothing is delivered once the owner
+    has been destroyed (a dialog closed while the call was in flight).
+    """
+    relay = _Relay(owner)
+    _relays.add(relay)
+
+    def done() -> None:
+        _relays.discard(relay)
+        relay.deleteLater()
+
+    def deliver(result: object) -> None:
+        done()
+        on_result(result)
+
+    def fail(exc: object) -> None:
+        done()
+        if on_error is None:
+            log.error("background call failed", exc_info=exc)  # type: ignore[arg-type]
+        else:
+            on_error(exc)  # type: ignore[arg-type]
+
+    relay.succeeded.connect(deliver)
+    relay.failed.connect(fail)
+    if owner is not None:
+        relay.destroyed.connect(lambda: _relays.discard(relay))
+    QThreadPool.globalInstance().start(_Call(fn, relay))
