@@ -243,6 +243,25 @@ class SyncSettings(_Section):
     )
 
 
+class SupervisorSettings(_Section):
+    """What a supervisor needs at this booth."""
+
+    pin_hash: str | None = Field(
+        default=None,
+        description="Hash of the supervisor PIN (make one with: python main.py hash-pin). "
+        "Without it, settings and unpaid exits under must_pay cannot be unlocked.",
+    )
+
+
+class DisplaySettings(_Section):
+    """How the booth screen looks and sounds."""
+
+    language: Literal["en", "zh_CN"] = Field(
+        default="en", description="Language of the booth screen: en or zh_CN."
+    )
+    sound: bool = Field(default=True, description="Play the alert sound with each notice.")
+
+
 class BoothConfig(BaseSettings):
     """Everything a booth needs to run; see ``config.example.toml`` for a commented file."""
 
@@ -269,6 +288,12 @@ class BoothConfig(BaseSettings):
         default_factory=RecoverySettings, description="Recovery notices."
     )
     sync: SyncSettings = Field(default_factory=SyncSettings, description="Server sync.")
+    supervisor: SupervisorSettings = Field(
+        default_factory=SupervisorSettings, description="Supervisor PIN."
+    )
+    display: DisplaySettings = Field(
+        default_factory=DisplaySettings, description="Language and sound of the booth screen."
+    )
     data_dir: Path = Field(
         default_factory=default_data_dir,
         description="Directory for the local database, snapshots and logs.",
