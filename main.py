@@ -1,8 +1,11 @@
 """Recoup's command line: the demo, the reference server, and operator tools.
 
-python main.py --demo                  reference server + scripted booths, no config
+python main.py --demo                  the booth screen on a local demo server, no config
+python main.py [--config PATH]         the booth screen on an operator's configuration
 python main.py serve [--seed-demo]     run the reference operator server
-python main.py check-config [PATH]     validate a booth configuration file
+python main.py recognize PATH...       read plates in images or videos
+python main.py check-config PATH       validate a booth configuration file
+python main.py hash-pin                make a supervisor PIN hash for the configuration
 """
 
 from __future__ import annotations
@@ -18,10 +21,6 @@ from desktop.recognition.engine import ENGINE_NAMES
 
 log = logging.getLogger("recoup")
 
-DEMO_BOOTHS = (
-    ("booth-a", "demo-booth-a-token", "Exit 1"),
-    ("booth-b", "demo-booth-b-token", "Exit 2"),
-)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--demo",
         action="store_true",
-        help="start a local reference server with seeded data and run the booth demo",
+        help="start a local reference server with seeded data and the booth screen on it",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="booth configuration file (default: the per-machine config location)",
     )
     parser.add_argument("--log-level", default="WARNING", help="console log level")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -64,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-config", help="validate a booth configuration file")
     check.add_argument("path", type=Path, help="TOML configuration file")
+    commands.add_parser("hash-pin", help="make the hash of a supervisor PIN for the config")
     return parser
 
 
@@ -100,40 +106,86 @@ class DemoServer:
 
 
 def run_demo() -> int:
-    """The headless demo: reference server on 127.0.0.1 and two scripted booths."""
-    from desktop.headless_demo import DemoBooth, HeadlessDemo
+    """The booth screen on demo data: reference server on 127.0.0.1, two generated lanes."""
+    from desktop.config_writer import save_config
+    from desktop.demo_assets import DEMO_SUPERVISOR_PIN, demo_config, demo_videos
+    from desktop.logs import log_to_rotating_file
+    from ui.app import BoothApp, create_application, run
 
     with tempfile.TemporaryDirectory(prefix="recoup-demo-") as folder:
         data_dir = Path(folder)
-        log_file = data_dir / "demo.log"
-        log_to_file(log_file)
+        log_file = log_to_rotating_file(data_dir / "logs")
+        print("Preparing the demo lane videos (generated on the first run only) ...")
+        videos = demo_videos()
         server = DemoServer(f"sqlite:///{data_dir / 'server.sqlite3'}")
         server.start()
-        print(f"Reference server with demo data on {server.url} (this run only).")
-        demo = HeadlessDemo(
-            server,
-            [DemoBooth(booth_id, token, lane) for booth_id, token, lane in DEMO_BOOTHS],
-            data_dir,
+        config = demo_config(server.url, data_dir / "booth", videos)
+        config_path = data_dir / "booth.toml"
+        save_config(config, config_path)
+        print(
+            f"Reference server with demo data on {server.url} (this run only).\n"
+            f"Supervisor PIN: {DEMO_SUPERVISOR_PIN}. QR payments open a sandbox page.\n"
+            f"Log file: {log_file}"
+        )
+        app = create_application(sys.argv[:1])
+        booth_app = BoothApp(
+            app,
+            config,
+            config_path=config_path,
+            log_file=log_file,
+            title=f"Recoup - demo booth (supervisor PIN {DEMO_SUPERVISOR_PIN})",
+            confirm_close=False,
         )
         try:
-            demo.run()
+            return run(app, booth_app)
         finally:
-            demo.close()
             server.stop()
             logging.shutdown()
-    print("Demo finished.")
+
+
+def run_booth(config_path: Path) -> int:
+    """The booth screen on an operator's configuration file."""
+    from desktop.config import ConfigError, load_config
+    from desktop.logs import log_to_rotating_file
+    from ui.app import BoothApp, create_application, run
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        print(
+            "Fix the file (see config.example.toml), or try the demo: python main.py --demo",
+            file=sys.stderr,
+        )
+        return 1
+    if config.booth.token is None:
+        print(
+            "The booth has no server token: set RECOUP_BOOTH__TOKEN in its environment.",
+            file=sys.stderr,
+        )
+        return 1
+    log_file = log_to_rotating_file(Path(config.data_dir) / "logs", level=config.log_level)
+    app = create_application(sys.argv[:1])
+    return run(app, BoothApp(app, config, config_path=config_path, log_file=log_file))
+
+
+def run_hash_pin() -> int:
+    """Ask for a supervisor PIN twice and print the hash to put in the configuration."""
+    from getpass import getpass
+
+    from desktop.supervisor_pin import hash_pin
+
+    pin = getpass("New supervisor PIN (4-12 digits): ")
+    if getpass("Same PIN again: ") != pin:
+        print("The two PINs differ; nothing printed.", file=sys.stderr)
+        return 1
+    try:
+        hashed = hash_pin(pin)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f'[supervisor]\npin_hash = "{hashed}"')
     return 0
-
-
-def log_to_file(path: Path) -> None:
-    """Send INFO and above to ``path`` and keep the console for the demo's own lines."""
-    root = logging.getLogger()
-    for handler in root.handlers:
-        handler.setLevel(logging.ERROR)
-    file_handler = logging.FileHandler(path, encoding="utf-8")
-    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(file_handler)
-    root.setLevel(logging.INFO)
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -162,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level)
     if args.demo:
         return run_demo()
+    if args.command is None:
+        from desktop.config import default_config_path
+
+        return run_booth(args.config or default_config_path())
     if args.command == "serve":
         return run_serve(args)
     if args.command == "recognize":
@@ -170,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         return recognize_paths(args.paths, args.region, args.engine, args.json)
     if args.command == "check-config":
         return run_check_config(args.path)
+    if args.command == "hash-pin":
+        return run_hash_pin()
     parser.print_help()
     return 2
 
