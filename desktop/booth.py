@@ -7,6 +7,7 @@ threads and exposes the operations an attendant triggers.
 from __future__ import annotations
 
 import logging
+import uuid
 from pathlib import Path
 
 from desktop.client import ServerClient
@@ -14,6 +15,7 @@ from desktop.config import BoothConfig
 from desktop.domain import (
     Outcome,
     OutcomeKind,
+    PaymentIntent,
     PaymentMethod,
     PlateRead,
     ReadSource,
@@ -118,6 +120,39 @@ class BoothService:
         return self.recovery.record_outcome(
             notice, kind, method=method, reason=reason, reference=reference
         )
+
+    def start_qr_payment(self, notice: RecoveryNotice) -> PaymentIntent:
+        """Ask the server for a QR payment of the notice's unpaid sessions (blocking HTTP).
+
+        Call it off the GUI thread. Raises the client's ``ServerError`` subclasses, e.g.
+        ``ServerRejected`` with code ``already_paid`` when the debt was settled meanwhile.
+        """
+        if not notice.sessions:
+            raise ValueError("the notice lists no sessions to pay")
+        intent = self.client.create_payment_intent(
+            intent_id=uuid.uuid4(),
+            notice_id=notice.notice_id,
+            plate=notice.listed_plate,
+            session_ids=notice.session_ids,
+            amount_cents=notice.unpaid_cents,
+        )
+        log.info(
+            "QR payment %s for %s: %d %s, %s",
+            intent.intent_id,
+            notice.listed_plate,
+            intent.amount_cents,
+            intent.currency,
+            intent.status,
+        )
+        return intent
+
+    def qr_payment_status(self, intent_id: uuid.UUID) -> PaymentIntent:
+        """The current state of a QR payment (blocking HTTP; poll it off the GUI thread).
+
+        Once it is ``paid``, record the outcome with ``record_outcome(notice,
+        OutcomeKind.PAID, method=PaymentMethod.QR, reference=str(intent_id))``.
+        """
+        return self.client.payment_intent(intent_id)
 
     def sync_now(self) -> SyncStatus:
         """Run one sync round on the caller's thread (used by the demo and tests)."""

@@ -50,6 +50,7 @@ from requests.auth import AuthBase
 from desktop.domain import (
     ChangesPage,
     OutcomeAnswer,
+    PaymentIntent,
     Ping,
     ReadAnswer,
     SnapshotPage,
@@ -410,6 +411,46 @@ class ServerClient:
         if (status == 409) != (answer.status == "already_paid"):
             raise self._malformed(call, f"HTTP {status} with status {answer.status!r}")
         return status, answer
+
+    def create_payment_intent(
+        self,
+        *,
+        intent_id: uuid.UUID,
+        notice_id: uuid.UUID,
+        plate: str,
+        session_ids: list[int],
+        amount_cents: int,
+    ) -> PaymentIntent:
+        """``POST /payment-intents``: ask the server for a QR payment of these sessions.
+
+        201 (new) and 200 (replay) both give the intent. Idempotent by ``intent_id``,
+        hence retried. The answer must be for this intent, plate and amount. A refusal
+        is :class:`ServerRejected` with ``code`` ``already_paid`` (409),
+        ``amount_mismatch`` or ``unknown_sessions`` (422).
+        """
+        payload = {
+            "intent_id": str(intent_id),
+            "notice_id": str(notice_id),
+            "plate": plate,
+            "session_ids": list(session_ids),
+            "amount_cents": amount_cents,
+        }
+        call = _Call("POST", "/payment-intents", "/payment-intents", body=_encode(payload))
+        answer = self._fetch(call, PaymentIntent)[1]
+        if answer.intent_id != intent_id:
+            raise self._malformed(call, "answer is for another intent_id")
+        if answer.plate != normalize(plate) or answer.amount_cents != amount_cents:
+            raise self._malformed(call, "answer is for another plate or amount")
+        return answer
+
+    def payment_intent(self, intent_id: uuid.UUID) -> PaymentIntent:
+        """``GET /payment-intents/{intent_id}``: the intent and its current status."""
+        path = f"/payment-intents/{quote(str(intent_id), safe='')}"
+        call = _Call("GET", path, "/payment-intents/{intent_id}")
+        answer = self._fetch(call, PaymentIntent)[1]
+        if answer.intent_id != intent_id:
+            raise self._malformed(call, "answer is for another intent_id")
+        return answer
 
     # ----------------------------------------------------------------- machinery
 

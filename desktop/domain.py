@@ -13,8 +13,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from desktop.plates import MatchTier, normalize
 
@@ -157,6 +166,54 @@ class OutcomeAnswer(_Strict):
     settled_session_ids: list[int] = Field(default_factory=list)
     already_paid_session_ids: list[int] = Field(default_factory=list)
     message: str = ""
+
+
+class PaymentIntentStatus(enum.StrEnum):
+    """Where a QR payment stands; only ``pending`` may still change."""
+
+    PENDING = "pending"
+    PAID = "paid"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class PaymentIntent(_PlateField):
+    """A QR payment the server set up for a notice; ``pay_url`` is what the QR code holds."""
+
+    intent_id: uuid.UUID
+    status: PaymentIntentStatus
+    amount_cents: Cents
+    currency: Currency
+    pay_url: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    expires_at: AwareDatetime
+    paid_at: AwareDatetime | None = None
+
+    @field_validator("pay_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        # A QR code that opens javascript:, file: or a bare path would be an attack or a bug.
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("pay_url must be an absolute http(s) URL")
+        if any(ch.isspace() or not ch.isprintable() for ch in value):
+            raise ValueError("pay_url contains spaces or control characters")
+        return value
+
+    @model_validator(mode="after")
+    def _paid_has_time(self) -> PaymentIntent:
+        if (self.status is PaymentIntentStatus.PAID) != (self.paid_at is not None):
+            raise ValueError("paid_at must be given exactly when the status is paid")
+        return self
+
+    @property
+    def settled(self) -> bool:
+        """True once the driver paid: record the ``qr`` outcome."""
+        return self.status is PaymentIntentStatus.PAID
+
+    @property
+    def final(self) -> bool:
+        """True when the status can no longer change (stop polling)."""
+        return self.status is not PaymentIntentStatus.PENDING
 
 
 class Ping(_Strict):

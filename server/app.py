@@ -12,7 +12,7 @@ from server.config import ServerSettings
 from server.db import make_engine, make_session_factory
 from server.limits import BodySizeLimit
 from server.migrate import upgrade_to_head
-from server.routes import blacklist, outcomes, ping, reads, vehicles
+from server.routes import blacklist, outcomes, payments, ping, reads, sandbox, vehicles
 from server.schemas import ErrorOut
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app = FastAPI(
         title="Recoup reference server",
         version="1",
-        description="Parking history, blacklist feed, plate reads and recovery outcomes.",
+        description=(
+            "Parking history, blacklist feed, plate reads, recovery outcomes and QR "
+            "payment intents (with a SANDBOX payment page)."
+        ),
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -49,8 +52,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
         prefix=API_PREFIX,
         responses={401: {"model": ErrorOut, "description": "missing or unknown booth token"}},
     )
-    for module in (ping, vehicles, blacklist, reads, outcomes):
+    for module in (ping, vehicles, blacklist, reads, outcomes, payments):
         api.include_router(module.router)
     app.include_router(api)
+    if settings.sandbox_payments:
+        app.include_router(sandbox.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

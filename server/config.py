@@ -36,3 +36,30 @@ class ServerSettings(BaseSettings):
         ge=1024,
         description="Largest accepted request body in bytes; larger bodies get 413.",
     )
+    payment_intent_lifetime_s: int = Field(
+        default=600,
+        ge=0,
+        description=(
+            "How long a QR payment intent can be paid, in seconds, counted from its "
+            "creation; afterwards it reads as 'expired'. 0 makes intents expire at once "
+            "(tests)."
+        ),
+    )
+    sandbox_payments: bool = Field(
+        default=True,
+        description=(
+            "Serve the SANDBOX payment page /sandbox/pay/{intent_id} that a driver's phone "
+            "opens from the QR code: it marks the intent paid without moving real money. "
+            "When false, the sandbox pages answer 404 and new intents get 503 "
+            "qr_unavailable (the reference server has no other payment provider)."
+        ),
+    )
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description=(
+            "Base URL a driver's phone can reach this server at (e.g. "
+            "'https://pay.example.com'), used for an intent's pay_url; default: the URL "
+            "the booth's request came in on."
+        ),
+    )

@@ -23,6 +23,8 @@ from server.db import Base, UTCDateTime, utcnow
 SESSION_STATUSES = ("unpaid", "paid", "disputed", "waived")
 ENTRY_STATUSES = ("active", "disputed")
 CHANGE_ACTIONS = ("upsert", "remove")
+#: Stored states of a payment intent; "expired" is derived from ``expires_at`` when read.
+INTENT_STATUSES = ("pending", "paid", "cancelled")
 STATE_ROW_ID = 1
 
 
@@ -156,14 +158,48 @@ class Outcome(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class PaymentIntent(Base):
+    """A QR payment a booth asked for: which sessions, how much, until when, and its state."""
+
+    __tablename__ = "payment_intents"
+    __table_args__ = (
+        CheckConstraint(_in("status", INTENT_STATUSES), name="ck_payment_intents_status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    intent_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    notice_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    booth_id: Mapped[str] = mapped_column(ForeignKey("booths.id"))
+    plate: Mapped[str] = mapped_column(String(32))
+    session_ids: Mapped[list[int]] = mapped_column(JSON)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The booth outcome that reported this payment (at most one may claim it).
+    outcome_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
 class Payment(Base):
-    """Money collected for one session; UNIQUE(session_id) forbids collecting twice."""
+    """Money collected for one session; UNIQUE(session_id) forbids collecting twice.
+
+    It was collected either through a booth's outcome or through a paid QR intent.
+    """
 
     __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint(
+            "outcome_id IS NOT NULL OR intent_id IS NOT NULL", name="ck_payments_source"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("parking_sessions.id"), unique=True)
-    outcome_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outcomes.outcome_id"))
+    outcome_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("outcomes.outcome_id"))
+    intent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("payment_intents.intent_id"))
     amount_cents: Mapped[int] = mapped_column(Integer)
     method: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -160,6 +160,40 @@ class OutcomeOut(BaseModel):
     message: str
 
 
+IntentStatus = Literal["pending", "paid", "expired", "cancelled"]
+
+
+class PaymentIntentIn(BaseModel):
+    """A booth asks for a QR payment of sessions (idempotent by ``intent_id``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    intent_id: uuid.UUID
+    notice_id: uuid.UUID
+    plate: Plate
+    session_ids: list[int] = Field(min_length=1, max_length=200)
+    amount_cents: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _check_sessions(self) -> PaymentIntentIn:
+        if len(set(self.session_ids)) != len(self.session_ids):
+            raise ValueError("session_ids contains duplicates")
+        return self
+
+
+class PaymentIntentOut(BaseModel):
+    """A QR payment intent and its current status; ``pay_url`` goes into the QR code."""
+
+    intent_id: uuid.UUID
+    status: IntentStatus
+    plate: str
+    amount_cents: int
+    currency: str
+    pay_url: str
+    expires_at: datetime
+    paid_at: datetime | None
+
+
 class ErrorCode(BaseModel):
     """Machine-readable error detail the client must act on."""
 

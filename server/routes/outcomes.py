@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -14,22 +14,16 @@ from sqlalchemy.orm import Session
 from server.blacklist import refresh_entry
 from server.config import ServerSettings
 from server.deps import BoothDep, SessionDep, SettingsDep
-from server.models import Booth, Outcome, ParkingSession, Payment
+from server.models import Booth, Outcome, ParkingSession
+from server.payment_intents import paid_intent_for
 from server.schemas import ErrorOut, OutcomeIn, OutcomeOut
+from server.settlement import api_error, check_amount, lock_sessions, pay_sessions, settled_ids
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["outcomes"])
 
-SETTLED = ("paid", "waived")
 MAX_ATTEMPTS = 3
-
-
-def _error(code: str, message: str, **extra: Any) -> HTTPException:
-    return HTTPException(
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        detail={"code": code, "message": message, **extra},
-    )
 
 
 def _replay(
@@ -39,32 +33,11 @@ def _replay(
     if row is None:
         return None
     if row.request != request_json:
-        raise _error(
+        raise api_error(
             "idempotency_key_reused",
             "this outcome_id was already used for a different outcome",
         )
     return JSONResponse(status_code=row.http_status, content=row.answer)
-
-
-def _lock_sessions(session: Session, body: OutcomeIn) -> list[ParkingSession]:
-    rows = list(
-        session.scalars(
-            select(ParkingSession)
-            .where(ParkingSession.id.in_(body.session_ids))
-            .order_by(ParkingSession.id)
-            .with_for_update(of=ParkingSession)
-            .execution_options(populate_existing=True)
-        )
-    )
-    found = {row.id: row for row in rows}
-    unknown = [i for i in body.session_ids if i not in found or found[i].plate != body.plate]
-    if unknown:
-        raise _error(
-            "unknown_sessions",
-            f"sessions {unknown} do not exist or do not belong to {body.plate}",
-            session_ids=unknown,
-        )
-    return rows
 
 
 def _answer(
@@ -90,8 +63,21 @@ def _apply(
     session: Session, *, body: OutcomeIn, rows: list[ParkingSession]
 ) -> tuple[int, dict[str, Any]]:
     """Change the sessions for ``body``; returns (HTTP status, answer)."""
-    settled_before = [row.id for row in rows if row.status in SETTLED]
+    settled_before = settled_ids(rows)
     if body.kind == "paid":
+        intent = paid_intent_for(session, body)
+        if intent is not None:
+            intent.outcome_id = body.outcome_id
+            # The driver paid this intent on the payment page: the money and the session
+            # changes are already there; record the booth's word without a second payment.
+            return status.HTTP_200_OK, _answer(
+                body,
+                state="recorded",
+                collected=intent.amount_cents,
+                settled=[r.id for r in rows],
+                already_paid=[],
+                message=f"collected {intent.amount_cents} cents by QR payment {intent.intent_id}",
+            )
         if settled_before:
             return status.HTTP_409_CONFLICT, _answer(
                 body,
@@ -101,24 +87,8 @@ def _apply(
                 already_paid=settled_before,
                 message="already settled elsewhere; nothing was collected",
             )
-        expected = sum(row.unpaid_cents for row in rows)
-        if body.amount_cents != expected:
-            raise _error(
-                "amount_mismatch",
-                f"amount {body.amount_cents} differs from the unpaid total {expected}",
-                expected_cents=expected,
-            )
-        for row in rows:
-            session.add(
-                Payment(
-                    session_id=row.id,
-                    outcome_id=body.outcome_id,
-                    amount_cents=row.unpaid_cents,
-                    method=body.method or "",
-                )
-            )
-            row.paid_cents = row.fee_cents
-            row.status = "paid"
+        expected = check_amount(rows, body.amount_cents)
+        pay_sessions(session, rows, method=body.method or "", outcome_id=body.outcome_id)
         return status.HTTP_200_OK, _answer(
             body,
             state="recorded",
@@ -157,7 +127,7 @@ def _record(
     request_json: dict[str, Any],
     settings: ServerSettings,
 ) -> tuple[int, dict[str, Any]]:
-    rows = _lock_sessions(session, body)
+    rows = lock_sessions(session, plate=body.plate, session_ids=body.session_ids)
     http_status, answer = _apply(session, body=body, rows=rows)
     session.add(
         Outcome(
