@@ -22,7 +22,6 @@ from desktop.recognition.engine import ENGINE_NAMES
 log = logging.getLogger("recoup")
 
 
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="recoup", description="Recover unpaid parking fees at car-park exits."

@@ -3,9 +3,12 @@
 Precedence, strongest first: keyword arguments to :func:`load_config`, environment
 variables (prefix ``RECOUP_``, ``__`` between nested names, e.g. ``RECOUP_SERVER__URL``),
 the TOML file, the defaults below. Unknown keys are rejected. Secrets (the booth token)
-come from the environment only; a token written in the file is refused so it cannot leak
-through a readable file. Every problem is reported as a :class:`ConfigError` whose
-message names the file (or environment variable), the dotted key and the reason.
+never come from the config file; a token written there is refused so it cannot leak
+through a readable file. The token comes from the environment, or, when the environment
+does not set it, from the owner-only token file that the settings screen writes in the
+data folder (:mod:`desktop.token_file`). Every problem is reported as a
+:class:`ConfigError` whose message names the file (or environment variable), the dotted
+key and the reason.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -38,6 +41,7 @@ from pydantic_settings import (
 )
 
 from desktop.redaction import redact_url
+from desktop.token_file import load_token, token_path
 
 APP_NAME = "Recoup"
 ENV_PREFIX = "RECOUP_"
@@ -126,7 +130,8 @@ class BoothIdentity(_Section):
     token: SecretStr | None = Field(
         default=None,
         description=f"Bearer token of this booth. Secret: set {TOKEN_ENV_VAR} in the "
-        "environment, never in the file.",
+        "environment or enter it in the settings screen (kept in booth.token in the data "
+        "folder), never in the file.",
     )
     attendant: str = Field(
         default="", max_length=100, description="Name of the attendant on duty, if fixed."
@@ -371,7 +376,8 @@ class _TomlFileSource(TomlConfigSettingsSource):
             raise ConfigError(
                 [
                     f"{file_path}: booth.token: secrets are not read from the file; remove "
-                    f"it and set the environment variable {TOKEN_ENV_VAR} instead"
+                    f"it and set the environment variable {TOKEN_ENV_VAR} instead, or enter "
+                    "the token in the booth's settings"
                 ]
             )
         return data
@@ -381,8 +387,9 @@ def load_config(path: Path | None = None, **overrides: Any) -> BoothConfig:
     """Load the booth configuration from ``path`` (TOML), the environment and defaults.
 
     ``path=None`` uses the environment and defaults only. ``overrides`` (top-level keys,
-    nested values as dicts) beat everything else. Raises :class:`ConfigError` when the
-    file is missing or malformed or any value is invalid.
+    nested values as dicts) beat everything else. When no token is set by then, the token
+    file in the data folder supplies it (see :mod:`desktop.token_file`). Raises
+    :class:`ConfigError` when the file is missing or malformed or any value is invalid.
     """
     if path is not None:
         path = Path(path)
@@ -391,19 +398,67 @@ def load_config(path: Path | None = None, **overrides: Any) -> BoothConfig:
             raise ConfigError([f"{path}: config file {reason}"])
     marker = _loading_file.set(path)
     try:
-        return BoothConfig(**overrides)
+        config = BoothConfig(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path, overrides)) from None
     except SettingsError as exc:
-        # Raised by the environment source for a value it cannot parse (bad JSON).
-        raise ConfigError(
-            [f"environment: {exc}; lists and tables given in one variable must be JSON"]
-        ) from None
+        raise _environment_error(exc) from None
+    finally:
+        _loading_file.reset(marker)
+    return with_stored_token(config)
+
+
+def validate_config(values: Mapping[str, Any]) -> BoothConfig:
+    """A :class:`BoothConfig` from complete ``values`` (as the settings screen edits them).
+
+    Applies the same validation as :func:`load_config`; values given here win over the
+    environment. Raises :class:`ConfigError` whose lines read ``dotted.key: reason``
+    (for example ``lanes.0.roi: region must lie inside the frame ...``).
+    """
+    marker = _loading_file.set(None)
+    try:
+        return BoothConfig(**values)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, None, dict(values), with_origin=False)) from None
+    except SettingsError as exc:
+        raise _environment_error(exc) from None
     finally:
         _loading_file.reset(marker)
 
 
-def _describe(exc: ValidationError, path: Path | None, overrides: dict[str, Any]) -> list[str]:
+def with_stored_token(config: BoothConfig) -> BoothConfig:
+    """``config`` with the token from the data folder's token file, if it has none yet.
+
+    The token's value never appears in a message: a token file that cannot be read is
+    reported by its path and the reason only.
+    """
+    if config.booth.token is not None:
+        return config
+    try:
+        token = load_token(config.data_dir)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise ConfigError(
+            [f"{token_path(config.data_dir)}: booth.token: cannot read the token file: {reason}"]
+        ) from None
+    if token is None:
+        return config
+    booth = config.booth.model_copy(update={"token": SecretStr(token)})
+    return config.model_copy(update={"booth": booth})
+
+
+def _environment_error(exc: SettingsError) -> ConfigError:
+    # Raised by the environment source for a value it cannot parse (bad JSON).
+    return ConfigError([f"environment: {exc}; lists and tables given in one variable must be JSON"])
+
+
+def _describe(
+    exc: ValidationError,
+    path: Path | None,
+    overrides: dict[str, Any],
+    *,
+    with_origin: bool = True,
+) -> list[str]:
     problems = []
     for error in exc.errors(include_url=False):
         loc = [str(part) for part in error["loc"]]
@@ -418,7 +473,10 @@ def _describe(exc: ValidationError, path: Path | None, overrides: dict[str, Any]
             if isinstance(value, str | int | float | bool) and "token" not in loc:
                 shown = redact_url(value) if isinstance(value, str) else value
                 reason += f" (got {shown!r})"
-        problems.append(f"{_origin(loc, path, overrides)}: {dotted}: {reason}")
+        if with_origin:
+            problems.append(f"{_origin(loc, path, overrides)}: {dotted}: {reason}")
+        else:
+            problems.append(f"{dotted}: {reason}")
     return problems
 
 

@@ -28,9 +28,7 @@ class LanePipeline:
 
     def __init__(self, config: BoothConfig, on_read: ReadListener) -> None:
         self.config = config
-        self.cameras = CaptureGroup.from_sources(
-            {lane.name: lane.camera for lane in config.lanes}
-        )
+        self.cameras = CaptureGroup.from_sources({lane.name: lane.camera for lane in config.lanes})
         self._on_read = on_read
         self._worker: RecognitionWorker | None = None
         self._lock = threading.Lock()
@@ -52,8 +50,7 @@ class LanePipeline:
             load_engine(self.config.ocr.engine), region=self.config.plates.region
         )
         feeds = [
-            LaneFeed(lane.name, self.cameras[lane.name], roi=lane.roi)
-            for lane in self.config.lanes
+            LaneFeed(lane.name, self.cameras[lane.name], roi=lane.roi) for lane in self.config.lanes
         ]
         worker = RecognitionWorker(
             feeds,

@@ -52,9 +52,11 @@ def test_a_second_error_updates_the_open_dialog_instead_of_stacking(reporter, qt
             raise RuntimeError(message)
         except RuntimeError:
             sys.excepthook(*sys.exc_info())
-    qtbot.waitUntil(
-        lambda: reporter.dialog is not None and "second failure" in reporter.dialog.informativeText()
-    )
+
+    def updated() -> bool:
+        return reporter.dialog is not None and "second failure" in reporter.dialog.informativeText()
+
+    qtbot.waitUntil(updated)
     assert reporter.count == 2
 
 

@@ -1,0 +1,44 @@
+"""The whole booth app on demo data: live lanes, a read, a notice, a payment, settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from desktop.config_writer import save_config
+from desktop.demo_assets import DEMO_SUPERVISOR_PIN, demo_config
+from desktop.synthetic.video import make_lane_video
+from server.cli import ServerThread
+from ui.app import BoothApp, BoothSession
+
+
+@pytest.fixture
+def demo_app(reference_server: ServerThread, tmp_path: Path, qtbot) -> Iterator[BoothApp]:
+    """The booth app on booth-a's demo data with one lane where ABC123 (owes 18.50) stops."""
+    video = make_lane_video(
+        tmp_path / "exit-1.avi", ["ABC123"], fps=10, size=(640, 360), seconds_per_vehicle=6, rng=5
+    )
+    config = demo_config(reference_server.url, tmp_path / "booth", {"Exit 1": video.path})
+    config_path = tmp_path / "booth.toml"
+    save_config(config, config_path)
+    app = QApplication.instance()
+    booth_app = BoothApp(
+        app, config, config_path=config_path, log_file=tmp_path / "recoup.log", confirm_close=False
+    )
+    yield booth_app
+    booth_app.shutdown()
+
+
+def test_an_owing_vehicle_in_the_lane_raises_the_notice(demo_app: BoothApp, qtbot):
+    session: BoothSession = demo_app.start()
+    qtbot.waitUntil(lambda: session.presenter.current is not None, timeout=90_000)
+    dialog = session.presenter.current
+    assert dialog.notice.listed_plate == "ABC123"
+    assert dialog.notice.read.source == "camera"
+    assert dialog.isVisible() and dialog.isModal()
+    assert demo_app.sound.played == 1  # the chime, once
+    assert session.verify_supervisor_pin(DEMO_SUPERVISOR_PIN)
+    assert not session.verify_supervisor_pin("0000")
