@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QThreadPool
 from PySide6.QtGui import QCloseEvent, QFontDatabase, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "Recoup"
 WINDOW_SIZE = (1440, 900)
+SHUTDOWN_WAIT_MS = 15_000
+BASE_POINT_SIZE = 14  # large type: read at arm's length in a booth
 
 
 def create_application(argv: list[str]) -> QApplication:
@@ -47,6 +49,9 @@ def create_application(argv: list[str]) -> QApplication:
     app.setWindowIcon(QIcon(str(resource_path("icons", "recoup.svg"))))
     for font in ("DejaVuSans-Bold.ttf", "DejaVuSansCondensed-Bold.ttf"):
         QFontDatabase.addApplicationFont(str(resource_path("fonts", font)))
+    font = app.font()
+    font.setPointSize(BASE_POINT_SIZE)
+    app.setFont(font)
     style = resource_path("style.qss")
     if style.is_file():
         app.setStyleSheet(style.read_text(encoding="utf-8"))
@@ -259,6 +264,9 @@ def run(app: QApplication, booth_app: BoothApp) -> int:
     app.setQuitOnLastWindowClosed(True)
     app.aboutToQuit.connect(booth_app.shutdown)
     code = app.exec()
+    # Let background calls (an OCR engine still loading, a server call) finish before
+    # the interpreter exits under them.
+    QThreadPool.globalInstance().waitForDone(SHUTDOWN_WAIT_MS)
     return int(code)
 
 

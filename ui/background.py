@@ -28,9 +28,17 @@ class _Call(QRunnable):
         try:
             result = self._fn()
         except Exception as exc:  # handed to the caller, who decides what the user sees
-            self._relay.failed.emit(exc)
+            self._deliver(self._relay.failed, exc)
         else:
-            self._relay.succeeded.emit(result)
+            self._deliver(self._relay.succeeded, result)
+
+    def _deliver(self, signal: Signal, value: object) -> None:
+        try:
+            signal.emit(value)
+        except RuntimeError:
+            # The owner (and with it the relay) was destroyed while the call ran: the
+            # dialog that asked has closed, so nobody is waiting for this answer.
+            log.debug("background call finished after its owner was closed")
 
 
 _relays: set[_Relay] = set()

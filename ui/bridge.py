@@ -131,12 +131,18 @@ class BoothBridge(QObject):
             self.camera_changed.emit(stats)
 
     def _on_camera(self, stats: CaptureStats) -> None:
-        if not self._closed:
-            self.camera_changed.emit(stats)
+        self._emit_unless_closed(self.camera_changed, stats)
 
     def _on_sync(self, status: SyncStatus) -> None:
-        if not self._closed:
-            self.sync_changed.emit(status)
+        self._emit_unless_closed(self.sync_changed, status)
+
+    def _emit_unless_closed(self, signal: Signal, value: object) -> None:
+        if self._closed:
+            return
+        try:
+            signal.emit(value)
+        except RuntimeError:  # the window closed between the check and the emit
+            log.debug("status change after the bridge was deleted, dropped")
 
     def close(self) -> None:
         """Stop taking reads; decisions in flight finish (their results are dropped)."""

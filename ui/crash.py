@@ -8,6 +8,7 @@ one screen must not take the booth down in the middle of a shift.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
@@ -54,9 +55,11 @@ class CrashReporter(QObject):
             self._previous[0](exc_type, exc, tb)
             return
         log.critical("uncaught error", exc_info=(exc_type, exc, tb))
+        traceback.print_exception(exc_type, exc, tb, file=sys.stderr)  # for whoever watches
         self.count += 1
         summary = "".join(traceback.format_exception_only(exc_type, exc)).strip()
-        self.crashed.emit(summary)
+        with contextlib.suppress(RuntimeError):  # shutting down: the error is in the log
+            self.crashed.emit(summary)
 
     def _handle_thread(self, args: threading.ExceptHookArgs) -> None:
         if args.exc_value is not None:

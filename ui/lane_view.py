@@ -18,15 +18,23 @@ from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from desktop.capture import CaptureState, CaptureStats, Frame, LaneCapture
+from desktop.domain import Outcome, OutcomeKind, RecoveryNotice
 from desktop.recognition.consensus import VehicleRead
 from ui.bridge import ReadDecision
 from ui.format import format_age
 from ui.frames import Box, DisplayImage, Placement, fit, to_display_image
-from ui.read_text import ROLE_MUTED, describe_decision, format_confidence
+from ui.read_text import (
+    ROLE_MUTED,
+    ROLE_OK,
+    ROLE_WARNING,
+    describe_decision,
+    describe_outcome,
+    format_confidence,
+)
 from ui.roles import scaled_font, set_role
 
 DISPLAY_FPS = 15.0
-BOX_SECONDS = 4.0
+BOX_SECONDS = 1.5  # the vehicle moves on; an older box would point at the wrong place
 # A live camera whose newest frame is older than this is shown as "no signal" at once,
 # well before the capture's own stall watchdog gives up on it.
 STALE_AFTER_S = 3.0
@@ -214,6 +222,7 @@ class LaneView(QFrame):
         self._frames_shown = 0
         self._box_until = 0.0
         self._read_id: uuid.UUID | None = None
+        self._notice: RecoveryNotice | None = None
         self._read_seen_at: datetime | None = None
         self._box_read_id: uuid.UUID | None = None
         self._stats: CaptureStats | None = None
@@ -329,12 +338,23 @@ class LaneView(QFrame):
         if read.read_id != self._read_id and seen_before is not None and read.seen_at < seen_before:
             return  # an older read decided late: keep the newer one on screen
         self._read_id, self._read_seen_at = read.read_id, read.seen_at
+        self._notice = decision.notice
         text, role = describe_decision(decision)
         # Least important last, so a narrow lane cuts the confidence, not what is owed.
         self.read_label.set_full_text(f"{read.plate} · {text} · {format_confidence(read)}")
         set_role(self.read_label, role)
         if read.read_id == self._box_read_id and self.video.box is not None:
             self.video.set_box(self.video.box, BOX_COLOURS.get(role))
+
+    def show_outcome(self, outcome: Outcome) -> None:
+        """What the attendant recorded for this lane's current notice replaces "owes"."""
+        notice = self._notice
+        if notice is None or notice.notice_id != outcome.notice_id:
+            return
+        self.read_label.set_full_text(
+            f"{notice.read.plate} · {describe_outcome(outcome, notice.currency)}"
+        )
+        set_role(self.read_label, ROLE_OK if outcome.kind is OutcomeKind.PAID else ROLE_WARNING)
 
     def set_stats(self, stats: CaptureStats) -> None:
         """Fresh capture stats for this lane (from ``bridge.camera_changed`` or polling)."""

@@ -219,6 +219,9 @@ class MainWindow(QMainWindow):
 
     def _on_outcome(self, outcome: Outcome) -> None:
         self.reads_list.record_outcome(outcome)
+        view = self.lane_views.get(outcome.lane)
+        if view is not None:
+            view.show_outcome(outcome)
 
     # -- actions ---------------------------------------------------------------------
 

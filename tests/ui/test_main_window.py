@@ -251,3 +251,19 @@ def test_a_dead_camera_shows_no_signal_until_its_source_appears(
     )
     assert view.overlay_text == ""
     qtbot.waitUntil(lambda: window.status.camera_text(LANE).endswith(" fps"), timeout=WAIT_MS)
+
+
+def test_a_recorded_payment_replaces_owes_in_the_lane_caption(
+    make_cameras, make_window, tmp_path, qtbot
+):
+    cameras = make_cameras({LANE: str(write_lane_video(tmp_path / "lane.avi"))})
+    window = make_window(cameras, [LANE])
+    view = window.lane_views[LANE]
+    bridge = window.bridge
+    decision = decide(bridge, window, qtbot, "ABC123")
+    qtbot.waitUntil(lambda: "owes 18.50 USD" in view.caption_text, timeout=WAIT_MS)
+
+    bridge.record_outcome(decision.notice, OutcomeKind.PAID, method=PaymentMethod.CASH)
+
+    qtbot.waitUntil(lambda: "owes" not in view.caption_text, timeout=WAIT_MS)
+    assert "paid 18.50 USD" in view.caption_text
