@@ -100,6 +100,7 @@ def main() -> None:
         bridge.notice_raised.connect(presenter.present)
         booth.sync_now()
         online = measure(app, bridge, presenter, args.rounds, "online")
+        booth.sync_now()  # the reads above put ABC123 and 7XYZ042 on the blacklist
         server.stop()
         offline = measure(app, bridge, presenter, args.rounds, "offline")
         bridge.close()

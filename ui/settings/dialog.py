@@ -128,8 +128,13 @@ class SettingsDialog(QDialog):
         self.setTabOrder(self.page_list, self.stack)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
-        """Room for a camera frame beside the page list."""
-        return QSize(1024, 720)
+        """Room for the widest page (a camera frame) beside the page list, within the screen."""
+        widest = max(page.minimumSizeHint().width() for page in self.pages)
+        width = max(1024, self.page_list.width() + widest + 80)
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if screen is not None:
+            width = min(width, screen.width() - 40)
+        return QSize(width, 720)
 
     @property
     def config_path(self) -> Path:
@@ -194,7 +199,7 @@ class SettingsDialog(QDialog):
         area = QScrollArea(self)
         area.setWidgetResizable(True)
         area.setFrameShape(QScrollArea.Shape.NoFrame)
-        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         area.setWidget(page)
         return area
 
