@@ -2,161 +2,161 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN" sourcelanguage="en">
 <context>
-    <name />
+    <name></name>
     <message>
-        <location filename="../../ui/format.py" line="+41" />
+        <location filename="../../ui/format.py" line="+41"/>
         <source>exact match</source>
         <translation>完全匹配</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>check the plate: read {read}, listed {listed}</source>
         <translation>请核对车牌：识别为 {read}，名单中为 {listed}</translation>
     </message>
     <message>
-        <location line="+8" />
+        <location line="+8"/>
         <source>from the server, just now</source>
         <translation>来自服务器，刚刚查询</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>from the local cache (never synced)</source>
         <translation>来自本地缓存（从未同步）</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>from the local cache, synced {age} ago</source>
         <translation>来自本地缓存，{age}前同步</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location line="+7"/>
         <source>{n} s</source>
         <translation>{n} 秒</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>{n} min</source>
         <translation>{n} 分钟</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>{n} h</source>
         <translation>{n} 小时</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>{n} days</source>
         <translation>{n} 天</translation>
     </message>
     <message>
-        <location line="+8" />
+        <location line="+8"/>
         <source>{h} h {m:02d} min</source>
         <translation>{h} 小时 {m:02d} 分钟</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>{m} min</source>
         <translation>{m} 分钟</translation>
     </message>
     <message>
-        <location line="+14" />
+        <location line="+14"/>
         <source>still parked</source>
         <translation>仍在场内</translation>
     </message>
     <message>
-        <location filename="../../ui/notice/wording.py" line="+19" />
-        <location filename="../../ui/read_text.py" line="+46" />
+        <location filename="../../ui/notice/wording.py" line="+19"/>
+        <location filename="../../ui/read_text.py" line="+46"/>
         <source>cash</source>
         <translation>现金</translation>
     </message>
     <message>
-        <location line="+2" />
-        <location filename="../../ui/read_text.py" line="+1" />
+        <location line="+2"/>
+        <location filename="../../ui/read_text.py" line="+1"/>
         <source>card</source>
         <translation>银行卡</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>QR code</source>
         <translation>二维码</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>no method</source>
         <translation>未指定方式</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location line="+7"/>
         <source>paid {amount} by {method}</source>
         <translation>已用{method}缴纳 {amount}</translation>
     </message>
     <message>
-        <location line="+5" />
+        <location line="+5"/>
         <source>disputed by the driver ({reason})</source>
         <translation>司机有异议（{reason}）</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>waived by a supervisor</source>
         <translation>主管已减免</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>let through unpaid ({reason})</source>
         <translation>未缴费放行（{reason}）</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>{what} at {when}</source>
         <translation>{when} {what}</translation>
     </message>
     <message>
-        <location filename="../../ui/read_text.py" line="-21" />
+        <location filename="../../ui/read_text.py" line="-21"/>
         <source>typed</source>
         <translation>手动输入</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location line="+7"/>
         <source>error: {error}</source>
         <translation>错误：{error}</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>owes {amount}</source>
         <translation>欠费 {amount}</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>clear</source>
         <translation>无欠费</translation>
     </message>
     <message>
-        <location line="+11" />
+        <location line="+11"/>
         <source>QR</source>
         <translation>二维码</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>paid {amount} ({method})</source>
         <translation>已缴 {amount}（{method}）</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>paid {amount}</source>
         <translation>已缴 {amount}</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>disputed</source>
         <translation>有异议</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>waived</source>
         <translation>已减免</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>left unpaid</source>
         <translation>未缴费离场</translation>
     </message>
@@ -164,27 +164,27 @@
 <context>
     <name>BoothApp</name>
     <message>
-        <location filename="../../ui/app.py" line="+196" />
+        <location filename="../../ui/app.py" line="+201"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>This booth runs without a configuration file; settings are read-only.</source>
         <translation>本岗亭没有配置文件，设置只能查看、不能修改。</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+4"/>
         <source>open the settings</source>
         <translation>打开设置</translation>
     </message>
     <message>
-        <location line="+39" />
+        <location line="+39"/>
         <source>Quit Recoup</source>
         <translation>退出 Recoup</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Stop reading plates at this booth and quit?</source>
         <translation>停止本岗亭的车牌识别并退出吗？</translation>
     </message>
@@ -192,17 +192,17 @@
 <context>
     <name>BoothSession</name>
     <message>
-        <location line="-136" />
+        <location line="-136"/>
         <source>Plate recognition is running.</source>
         <translation>车牌识别正在运行。</translation>
     </message>
     <message>
-        <location line="+9" />
+        <location line="+9"/>
         <source>Plate recognition unavailable</source>
         <translation>车牌识别不可用</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Plates cannot be read from the cameras: {error}
 
 Type plates with F2 meanwhile, and ask IT to check the OCR engine setting.</source>
@@ -211,7 +211,7 @@ Type plates with F2 meanwhile, and ask IT to check the OCR engine setting.</sour
 在此期间请按 F2 手动输入车牌，并请 IT 人员检查 OCR 引擎设置。</translation>
     </message>
     <message>
-        <location line="+16" />
+        <location line="+16"/>
         <source>Enter plate</source>
         <translation>输入车牌</translation>
     </message>
@@ -219,62 +219,62 @@ Type plates with F2 meanwhile, and ask IT to check the OCR engine setting.</sour
 <context>
     <name>BoothStatusBar</name>
     <message>
-        <location filename="../../ui/status_bar.py" line="+68" />
+        <location filename="../../ui/status_bar.py" line="+68"/>
         <source>Attendant: {name}</source>
         <translation>收费员：{name}</translation>
     </message>
     <message>
-        <location line="+51" />
+        <location line="+51"/>
         <source>Server: not reached yet</source>
         <translation>服务器：尚未连接</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Server: online</source>
         <translation>服务器：在线</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Server: offline since {time}</source>
         <translation>服务器：自 {time} 起离线</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location line="+7"/>
         <source>{count} waiting to send</source>
         <translation>{count} 条待上传</translation>
     </message>
     <message>
-        <location line="+8" />
+        <location line="+8"/>
         <source>Blacklist: waiting for the first sync</source>
         <translation>黑名单：等待首次同步</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Blacklist: {count} entries, never synced</source>
         <translation>黑名单：{count} 条，从未同步</translation>
     </message>
     <message>
-        <location line="+6" />
+        <location line="+6"/>
         <source>Blacklist: {count} · synced {time} ({age} ago)</source>
         <translation>黑名单：{count} 条 · {time} 同步（{age}前）</translation>
     </message>
     <message>
-        <location line="+12" />
+        <location line="+12"/>
         <source>{lane}: {fps:.1f} fps</source>
         <translation>{lane}：{fps:.1f} 帧/秒</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>{lane}: connecting</source>
         <translation>{lane}：正在连接</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>{lane}: stopped</source>
         <translation>{lane}：已停止</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>{lane}: no signal, retrying</source>
         <translation>{lane}：无信号，正在重试</translation>
     </message>
@@ -282,75 +282,75 @@ Type plates with F2 meanwhile, and ask IT to check the OCR engine setting.</sour
 <context>
     <name>CardForm</name>
     <message>
-        <location filename="../../ui/notice/forms.py" line="+165" />
+        <location filename="../../ui/notice/forms.py" line="+166"/>
         <source>Card: charge {owed} on the card terminal, then type its reference.</source>
         <translation>刷卡：在刷卡机上收取 {owed}，然后输入交易参考号。</translation>
     </message>
     <message>
-        <location line="+6" />
+        <location line="+6"/>
         <source>reference on the receipt</source>
         <translation>小票上的参考号</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Terminal reference</source>
         <translation>交易参考号</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Card paid</source>
         <translation>已刷卡缴费</translation>
     </message>
     <message>
-        <location line="+13" />
-        <source>Type the card terminal's reference first.</source>
+        <location line="+13"/>
+        <source>Type the card terminal&apos;s reference first.</source>
         <translation>请先输入刷卡机的交易参考号。</translation>
     </message>
 </context>
 <context>
     <name>CashForm</name>
     <message>
-        <location line="-88" />
+        <location line="-88"/>
         <source>Cash: type the amount the driver hands over ({owed} owed).</source>
         <translation>现金：输入司机交来的金额（欠费 {owed}）。</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location line="+7"/>
         <source>e.g. 20.00</source>
         <translation>例如 20.00</translation>
     </message>
     <message>
-        <location line="+6" />
+        <location line="+6"/>
         <source>Handed over</source>
         <translation>实收金额</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Change</source>
         <translation>找零</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Cash received</source>
         <translation>已收现金</translation>
     </message>
     <message>
-        <location line="+19" />
+        <location line="+19"/>
         <source>type the amount handed over</source>
         <translation>请输入实收金额</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>{text} is not an amount</source>
         <translation>{text} 不是有效金额</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+4"/>
         <source>not enough: {short} short</source>
         <translation>金额不足：还差 {short}</translation>
     </message>
     <message>
-        <location line="+12" />
+        <location line="+12"/>
         <source>The amount handed over must cover what is owed.</source>
         <translation>实收金额必须不少于欠费金额。</translation>
     </message>
@@ -358,17 +358,17 @@ Type plates with F2 meanwhile, and ask IT to check the OCR engine setting.</sour
 <context>
     <name>CrashReporter</name>
     <message>
-        <location filename="../../ui/crash.py" line="+73" />
+        <location filename="../../ui/crash.py" line="+76"/>
         <source>Recoup: unexpected error</source>
         <translation>Recoup：意外错误</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Something went wrong inside Recoup. The booth keeps running; please tell your supervisor or IT.</source>
         <translation>Recoup 内部出现问题。岗亭仍在运行；请告知主管或 IT 人员。</translation>
     </message>
     <message>
-        <location line="+11" />
+        <location line="+11"/>
         <source>Error: {summary}
 
 The details are in the log file:
@@ -382,19 +382,19 @@ The details are in the log file:
 <context>
     <name>DisplayPage</name>
     <message>
-        <location filename="../../ui/settings/display_page.py" line="+25" />
+        <location filename="../../ui/settings/display_page.py" line="+25"/>
         <source>Play the alert sound with each notice</source>
         <extracomment>Each language named in itself, so a supervisor finds their own in any language.</extracomment>
         <translation>每次弹出欠费提示时播放提示音</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+4"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location line="+2" />
-        <location line="+7" />
+        <location line="+2"/>
+        <location line="+7"/>
         <source>Screen and sound</source>
         <translation>显示与声音</translation>
     </message>
@@ -402,27 +402,27 @@ The details are in the log file:
 <context>
     <name>DisputeForm</name>
     <message>
-        <location filename="../../ui/notice/forms.py" line="+47" />
+        <location filename="../../ui/notice/forms.py" line="+47"/>
         <source>The driver disputes the debt. A supervisor will review it; say why.</source>
         <translation>司机对欠费有异议。主管将进行复核；请填写原因。</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+4"/>
         <source>e.g. paid at the machine</source>
         <translation>例如：已在缴费机缴费</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Record dispute</source>
         <translation>记录异议</translation>
     </message>
     <message>
-        <location line="+13" />
+        <location line="+13"/>
         <source>A dispute needs a reason.</source>
         <translation>记录异议需要填写原因。</translation>
     </message>
@@ -430,33 +430,33 @@ The details are in the log file:
 <context>
     <name>ExitPolicyPage</name>
     <message>
-        <location filename="../../ui/settings/policy_page.py" line="+18" />
+        <location filename="../../ui/settings/policy_page.py" line="+18"/>
         <source>Must pay</source>
         <translation>必须缴费</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Remind only</source>
         <translation>仅提醒</translation>
     </message>
     <message>
-        <location line="+9" />
-        <location line="+33" />
+        <location line="+9"/>
+        <location line="+33"/>
         <source>Exit policy</source>
         <translation>出场规则</translation>
     </message>
     <message>
-        <location line="-30" />
+        <location line="-30"/>
         <source>What the booth does when a vehicle that owes money reaches the exit.</source>
         <translation>欠费车辆到达出口时，岗亭如何处理。</translation>
     </message>
     <message>
-        <location line="+9" />
+        <location line="+9"/>
         <source>The vehicle pays what it owes before it leaves; only a supervisor can let it through unpaid.</source>
         <translation>车辆须先补缴欠费才能离场；只有主管可以未缴费放行。</translation>
     </message>
     <message>
-        <location line="+11" />
+        <location line="+11"/>
         <source>The attendant tells the driver about the amount owed and the vehicle may leave either way.</source>
         <translation>收费员告知司机欠费金额，无论是否缴费，车辆均可离场。</translation>
     </message>
@@ -464,8 +464,8 @@ The details are in the log file:
 <context>
     <name>ImageSlot</name>
     <message>
-        <location filename="../../ui/notice/images.py" line="+54" />
-        <location line="+11" />
+        <location filename="../../ui/notice/images.py" line="+54"/>
+        <location line="+11"/>
         <source>Picture unavailable</source>
         <translation>图片不可用</translation>
     </message>
@@ -473,87 +473,87 @@ The details are in the log file:
 <context>
     <name>LaneEditor</name>
     <message>
-        <location filename="../../ui/settings/lanes_page.py" line="+53" />
+        <location filename="../../ui/settings/lanes_page.py" line="+53"/>
         <source>rtsp://user:password@camera/stream, a video file or a USB index such as 0</source>
         <translation>rtsp://用户名:密码@摄像头/码流、视频文件，或 USB 编号（如 0）</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Test camera</source>
         <translation>测试摄像头</translation>
     </message>
     <message>
-        <location line="+8" />
-        <source>Press "Test camera" to see a frame, then drag a rectangle where plates appear.</source>
+        <location line="+8"/>
+        <source>Press &quot;Test camera&quot; to see a frame, then drag a rectangle where plates appear.</source>
         <translation>按“测试摄像头”查看画面，然后在车牌出现的位置拖出一个矩形。</translation>
     </message>
     <message>
-        <location line="+13" />
+        <location line="+13"/>
         <source>Clear</source>
         <translation>清除</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Search the whole frame</source>
         <translation>识别整个画面</translation>
     </message>
     <message>
-        <location line="+9" />
+        <location line="+9"/>
         <source>left</source>
         <translation>左</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+0"/>
         <source>top</source>
         <translation>上</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+0"/>
         <source>width</source>
         <translation>宽</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+0"/>
         <source>height</source>
         <translation>高</translation>
     </message>
     <message>
-        <location line="+11" />
+        <location line="+11"/>
         <source>Lane name</source>
         <translation>车道名称</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Camera</source>
         <translation>摄像头</translation>
     </message>
     <message>
-        <location line="+60" />
+        <location line="+60"/>
         <source>Region of interest: the whole frame</source>
         <translation>识别区域：整个画面</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Region of interest (drag on the frame to redraw)</source>
         <translation>识别区域（在画面上拖动可重新绘制）</translation>
     </message>
     <message>
-        <location line="+8" />
+        <location line="+8"/>
         <source>Enter the camera source first.</source>
         <translation>请先输入摄像头地址。</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+4"/>
         <source>Opening {camera}...</source>
         <translation>正在打开 {camera}……</translation>
     </message>
     <message>
-        <location line="+13" />
+        <location line="+13"/>
         <source>Camera works: {camera}, {width} x {height}.</source>
         <translation>摄像头正常：{camera}，{width} × {height}。</translation>
     </message>
     <message>
-        <location line="+8" />
+        <location line="+8"/>
         <source>No picture: {reason}</source>
         <translation>没有画面：{reason}</translation>
     </message>
@@ -561,32 +561,32 @@ The details are in the log file:
 <context>
     <name>LaneView</name>
     <message>
-        <location filename="../../ui/lane_view.py" line="+399" />
+        <location filename="../../ui/lane_view.py" line="+429"/>
         <source>No camera on this lane</source>
         <translation>此车道没有摄像头</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Connecting to the camera…</source>
         <translation>正在连接摄像头……</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>No signal - retrying</source>
         <translation>无信号 - 正在重试</translation>
     </message>
     <message>
-        <location line="+12" />
+        <location line="+12"/>
         <source>camera stopped</source>
         <translation>摄像头已停止</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>no picture yet</source>
         <translation>尚无画面</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>last picture {age} ago</source>
         <translation>最后画面于 {age}前</translation>
     </message>
@@ -594,39 +594,39 @@ The details are in the log file:
 <context>
     <name>LanesPage</name>
     <message>
-        <location filename="../../ui/settings/lanes_page.py" line="+15" />
+        <location filename="../../ui/settings/lanes_page.py" line="+15"/>
         <source>Add lane</source>
         <translation>添加车道</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Remove lane</source>
         <translation>删除车道</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+4"/>
         <source>No lanes: the attendant types plates. Add a lane to watch a camera.</source>
         <translation>没有车道：由收费员手动输入车牌。添加车道即可接入摄像头。</translation>
     </message>
     <message>
-        <location line="+11" />
-        <location line="+12" />
+        <location line="+11"/>
+        <location line="+12"/>
         <source>Lanes</source>
         <translation>车道</translation>
     </message>
     <message>
-        <location line="-11" />
+        <location line="-11"/>
         <source>Up to four exit lanes, each watched by one camera.</source>
         <translation>最多四条出口车道，每条车道一个摄像头。</translation>
     </message>
     <message>
-        <location line="+22" />
+        <location line="+22"/>
         <source>Exit {n}</source>
         <translation>出口 {n}</translation>
     </message>
     <message>
-        <location line="+38" />
-        <location line="+6" />
+        <location line="+38"/>
+        <location line="+6"/>
         <source>(no name)</source>
         <translation>（未命名）</translation>
     </message>
@@ -634,42 +634,42 @@ The details are in the log file:
 <context>
     <name>LetThroughForm</name>
     <message>
-        <location filename="../../ui/notice/forms.py" line="+20" />
-        <source>Letting a vehicle through unpaid needs a reason and the supervisor's PIN.</source>
+        <location filename="../../ui/notice/forms.py" line="+20"/>
+        <source>Letting a vehicle through unpaid needs a reason and the supervisor&apos;s PIN.</source>
         <translation>未缴费放行需要填写原因并输入主管 PIN 码。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Remind the driver of the debt and let them go, or type another reason.</source>
         <translation>提醒司机欠费后放行，或填写其他原因。</translation>
     </message>
     <message>
-        <location line="+5" />
+        <location line="+5"/>
         <source>why the vehicle leaves unpaid</source>
         <translation>车辆未缴费离场的原因</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location line="+7"/>
         <source>Supervisor PIN</source>
         <translation>主管 PIN 码</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Let through unpaid</source>
         <translation>未缴费放行</translation>
     </message>
     <message>
-        <location line="+25" />
+        <location line="+25"/>
         <source>Letting a vehicle through unpaid needs a reason.</source>
         <translation>未缴费放行需要填写原因。</translation>
     </message>
     <message>
-        <location line="+20" />
+        <location line="+20"/>
         <source>Nothing was recorded: the vehicle may not leave unpaid.</source>
         <translation>未做任何记录：车辆不能未缴费离场。</translation>
     </message>
@@ -677,57 +677,57 @@ The details are in the log file:
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../ui/main_window.py" line="+84" />
+        <location filename="../../ui/main_window.py" line="+84"/>
         <source>Recoup</source>
         <translation>Recoup</translation>
     </message>
     <message>
-        <location line="+25" />
+        <location line="+25"/>
         <source>Enter plate</source>
         <translation>输入车牌</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Sync now</source>
         <translation>立即同步</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+4"/>
         <source>Actions</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location line="+14" />
+        <location line="+14"/>
         <source>&amp;Booth</source>
         <translation>岗亭(&amp;B)</translation>
     </message>
     <message>
-        <location line="+21" />
+        <location line="+21"/>
         <source>No cameras on this booth: press F2 to enter a plate.</source>
         <translation>本岗亭没有摄像头：按 F2 输入车牌。</translation>
     </message>
     <message>
-        <location line="+76" />
+        <location line="+79"/>
         <source>Syncing with the server…</source>
         <translation>正在与服务器同步……</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location line="+7"/>
         <source>Synced with the server.</source>
         <translation>已与服务器同步。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>The server cannot be reached; the booth decides from its cache.</source>
         <translation>无法连接服务器；岗亭将根据本地缓存判断。</translation>
     </message>
     <message>
-        <location line="+6" />
+        <location line="+6"/>
         <source>Sync failed: {error}</source>
         <translation>同步失败：{error}</translation>
     </message>
@@ -735,47 +735,47 @@ The details are in the log file:
 <context>
     <name>ManualEntryDialog</name>
     <message>
-        <location filename="../../ui/manual_entry.py" line="+36" />
+        <location filename="../../ui/manual_entry.py" line="+37"/>
         <source>Type a plate</source>
         <translation>输入车牌</translation>
     </message>
     <message>
-        <location line="+8" />
+        <location line="+8"/>
         <source>e.g. ABC123</source>
         <translation>例如 京A12345</translation>
     </message>
     <message>
-        <location line="+14" />
+        <location line="+14"/>
         <source>Check plate [Enter]</source>
         <translation>查询车牌 [Enter]</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+4"/>
         <source>Cancel [Esc]</source>
         <translation>取消 [Esc]</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location line="+7"/>
         <source>Plate</source>
         <translation>车牌</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Lane</source>
         <translation>车道</translation>
     </message>
     <message>
-        <location line="+26" />
+        <location line="+28"/>
         <source>Type the plate first.</source>
         <translation>请先输入车牌。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+3"/>
         <source>A plate needs letters or digits; {text} has none.</source>
         <translation>车牌需要包含字母或数字；{text} 中没有。</translation>
     </message>
     <message>
-        <location line="+5" />
+        <location line="+6"/>
         <source>That is too long for a plate ({count} characters).</source>
         <translation>车牌太长（{count} 个字符）。</translation>
     </message>
@@ -783,94 +783,99 @@ The details are in the log file:
 <context>
     <name>NoticeDialog</name>
     <message>
-        <location filename="../../ui/notice/dialog.py" line="+89" />
+        <location filename="../../ui/notice/dialog.py" line="+88"/>
         <source>Unpaid parking: {plate}</source>
         <translation>停车欠费：{plate}</translation>
     </message>
     <message>
-        <location line="+32" />
+        <location line="+306"/>
         <source>Let through unpaid</source>
         <translation>未缴费放行</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+0"/>
         <source>Let go (reminded)</source>
         <translation>已提醒，放行</translation>
     </message>
     <message>
-        <location line="+5" />
+        <location line="+4"/>
         <source>Cash</source>
         <translation>现金</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Card</source>
         <translation>刷卡</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>QR code</source>
         <translation>二维码</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Driver disputes</source>
         <translation>司机有异议</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Wrong plate</source>
         <translation>车牌有误</translation>
     </message>
     <message>
-        <location line="+10" />
+        <location line="+12"/>
         <source>Collect the payment: F5 cash, F6 card, F7 QR code. F8 if the driver disputes, F9 to let the vehicle through unpaid, F2 if the plate is wrong.</source>
         <translation>请收费：F5 现金，F6 刷卡，F7 二维码。司机有异议按 F8，未缴费放行按 F9，车牌有误按 F2。</translation>
     </message>
     <message>
-        <location line="+142" />
-        <location line="+11" />
-        <location line="+10" />
+        <location line="+5"/>
+        <source>Collect the payment: F5 cash, F6 card, F7 QR code. F8 if the driver disputes, F9 to remind the driver and let them go, F2 if the plate is wrong.</source>
+        <translation>收费：F5 现金，F6 刷卡，F7 二维码。司机有异议按 F8，提醒司机后放行按 F9，车牌有误按 F2。</translation>
+    </message>
+    <message>
+        <location line="-179"/>
+        <location line="+11"/>
+        <location line="+10"/>
         <source>This notice stays open until you pick an action.</source>
         <translation>选择处理方式之前，此提示不会关闭。</translation>
     </message>
     <message>
-        <location line="+17" />
+        <location line="+17"/>
         <source>Recording...</source>
         <translation>正在记录……</translation>
     </message>
     <message>
-        <location line="+27" />
+        <location line="+28"/>
         <source>Could not record this ({error}). Nothing was saved; try again.</source>
         <translation>无法记录（{error}）。未保存任何内容；请重试。</translation>
     </message>
     <message>
-        <location line="+13" />
+        <location line="+13"/>
         <source>This notice already has an outcome: {what}. Nothing new was recorded.</source>
         <translation>此提示已有处理结果：{what}。未记录新内容。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Do not collect again.</source>
         <translation>请勿重复收费。</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Recorded: {what}.</source>
         <translation>已记录：{what}。</translation>
     </message>
     <message>
-        <location line="+6" />
+        <location line="+6"/>
         <source>Give change: {amount}</source>
         <translation>找零：{amount}</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+6"/>
         <source>No change to give.</source>
         <translation>无需找零。</translation>
     </message>
     <message>
-        <location line="+20" />
+        <location line="+20"/>
         <source>Close [Enter]</source>
         <translation>关闭 [Enter]</translation>
     </message>
@@ -878,42 +883,42 @@ The details are in the log file:
 <context>
     <name>NoticeSummary</name>
     <message>
-        <location filename="../../ui/notice/summary.py" line="+35" />
+        <location filename="../../ui/notice/summary.py" line="+35"/>
         <source>{plate} owes unpaid parking  ·  {lane}</source>
         <translation>{plate} 有停车欠费  ·  {lane}</translation>
     </message>
     <message>
-        <location line="+10" />
+        <location line="+10"/>
         <source>No plate picture</source>
         <translation>无车牌图片</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>No snapshot</source>
         <translation>无抓拍图片</translation>
     </message>
     <message>
-        <location line="+5" />
+        <location line="+5"/>
         <source>Amount owed</source>
         <translation>欠费金额</translation>
     </message>
     <message>
-        <location line="+47" />
+        <location line="+45"/>
         <source>Car park</source>
         <translation>停车场</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Entered</source>
         <translation>入场时间</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Duration</source>
         <translation>停车时长</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Owed ({currency})</source>
         <translation>欠费（{currency}）</translation>
     </message>
@@ -921,32 +926,32 @@ The details are in the log file:
 <context>
     <name>PinEntry</name>
     <message>
-        <location filename="../../ui/pin_dialog.py" line="+51" />
+        <location filename="../../ui/pin_dialog.py" line="+52"/>
         <source>supervisor PIN</source>
         <translation>主管 PIN 码</translation>
     </message>
     <message>
-        <location line="+31" />
-        <source>Type the supervisor's PIN first.</source>
+        <location line="+30"/>
+        <source>Type the supervisor&apos;s PIN first.</source>
         <translation>请先输入主管 PIN 码。</translation>
     </message>
     <message>
-        <location line="+5" />
+        <location line="+5"/>
         <source>Checking the PIN...</source>
         <translation>正在验证 PIN 码……</translation>
     </message>
     <message>
-        <location line="+9" />
+        <location line="+9"/>
         <source>PIN accepted.</source>
         <translation>PIN 码正确。</translation>
     </message>
     <message>
-        <location line="+4" />
-        <source>Wrong PIN ({count} failed). Nothing was unlocked; try again.</source>
-        <translation>PIN 码错误（已失败 {count} 次）。未解锁；请重试。</translation>
+        <location line="+4"/>
+        <source>Wrong PIN ({count} failed); try again.</source>
+        <translation>PIN 错误（已失败 {count} 次），请重试。</translation>
     </message>
     <message>
-        <location line="+11" />
+        <location line="+9"/>
         <source>The PIN could not be checked; nothing was unlocked.</source>
         <translation>无法验证 PIN 码；未解锁。</translation>
     </message>
@@ -954,43 +959,43 @@ The details are in the log file:
 <context>
     <name>PinPage</name>
     <message>
-        <location filename="../../ui/settings/pin_page.py" line="+25" />
+        <location filename="../../ui/settings/pin_page.py" line="+25"/>
         <source>New PIN</source>
         <translation>新 PIN 码</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>New PIN again</source>
         <translation>再次输入新 PIN 码</translation>
     </message>
     <message>
-        <location line="+3" />
-        <location line="+23" />
+        <location line="+3"/>
+        <location line="+23"/>
         <source>Supervisor PIN</source>
         <translation>主管 PIN 码</translation>
     </message>
     <message>
-        <location line="-21" />
+        <location line="-21"/>
         <source>A PIN is set. Leave both fields empty to keep it.</source>
         <translation>已设置 PIN 码。两栏都留空则保持不变。</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>No PIN is set: anyone can open the settings. Set one now.</source>
         <translation>尚未设置 PIN 码：任何人都能打开设置。请立即设置。</translation>
     </message>
     <message>
-        <location line="+6" />
+        <location line="+6"/>
         <source>4 to 12 digits. Only a hash of the PIN is stored.</source>
         <translation>4 到 12 位数字。只保存 PIN 码的哈希值。</translation>
     </message>
     <message>
-        <location line="+22" />
+        <location line="+22"/>
         <source>the two PINs are not the same</source>
         <translation>两次输入的 PIN 码不一致</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>a PIN is 4 to 12 digits</source>
         <translation>PIN 码应为 4 到 12 位数字</translation>
     </message>
@@ -998,77 +1003,77 @@ The details are in the log file:
 <context>
     <name>QrForm</name>
     <message>
-        <location filename="../../ui/notice/qr.py" line="+57" />
+        <location filename="../../ui/notice/qr.py" line="+57"/>
         <source>QR code: the driver scans it and pays {owed} by phone.</source>
         <translation>二维码：司机用手机扫码支付 {owed}。</translation>
     </message>
     <message>
-        <location line="+63" />
+        <location line="+64"/>
         <source>Asking the server for a payment code...</source>
         <translation>正在向服务器申请收款码……</translation>
     </message>
     <message>
-        <location line="+32" />
+        <location line="+32"/>
         <source>The payment server cannot be reached, so QR payment is not possible now. Take cash [F5] or card [F6] instead.</source>
         <translation>无法连接支付服务器，暂时不能扫码支付。请改收现金 [F5] 或刷卡 [F6]。</translation>
     </message>
     <message>
-        <location line="+5" />
+        <location line="+5"/>
         <source>The server says this debt is already paid: do not collect it again. Ask a supervisor if the driver disagrees.</source>
         <translation>服务器显示此欠费已缴清：请勿重复收费。如司机有异议，请联系主管。</translation>
     </message>
     <message>
-        <location line="+5" />
+        <location line="+5"/>
         <source>The server refused the QR payment ({reason}). Take cash [F5] or card [F6].</source>
         <translation>服务器拒绝了扫码支付（{reason}）。请收现金 [F5] 或刷卡 [F6]。</translation>
     </message>
     <message>
-        <location line="+4" />
-        <source>The server's answer made no sense, so QR payment is not possible now. Take cash [F5] or card [F6] instead.</source>
+        <location line="+4"/>
+        <source>The server&apos;s answer made no sense, so QR payment is not possible now. Take cash [F5] or card [F6] instead.</source>
         <translation>服务器的应答无法识别，暂时不能扫码支付。请改收现金 [F5] 或刷卡 [F6]。</translation>
     </message>
     <message>
-        <location line="+5" />
+        <location line="+5"/>
         <source>QR payment failed. Take cash [F5] or card [F6] instead.</source>
         <translation>扫码支付失败。请改收现金 [F5] 或刷卡 [F6]。</translation>
     </message>
     <message>
-        <location line="+33" />
+        <location line="+33"/>
         <source>The server no longer knows this payment code. Press F7 for a new code, or take cash [F5] or card [F6].</source>
         <translation>服务器已找不到此收款码。按 F7 生成新二维码，或收现金 [F5]、刷卡 [F6]。</translation>
     </message>
     <message>
-        <location line="+10" />
-        <source>Cannot reach the payment server; still checking. If the driver's phone says paid, wait; otherwise take cash or card.</source>
+        <location line="+10"/>
+        <source>Cannot reach the payment server; still checking. If the driver&apos;s phone says paid, wait; otherwise take cash or card.</source>
         <translation>无法连接支付服务器，仍在查询。如果司机手机显示已支付，请稍候；否则请收现金或刷卡。</translation>
     </message>
     <message>
-        <location line="+9" />
+        <location line="+9"/>
         <source>Waiting for payment of {amount}...</source>
         <translation>等待支付 {amount}……</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>The code is valid until {time}.</source>
         <translation>此二维码有效期至 {time}。</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location line="+7"/>
         <source>Paid by QR code.</source>
         <translation>已扫码支付。</translation>
     </message>
     <message>
-        <location line="+13" />
+        <location line="+13"/>
         <source>The code expired</source>
         <translation>二维码已过期</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>The payment was cancelled</source>
         <translation>支付已取消</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>{what}. Press F7 for a new code, or take cash [F5] or card [F6].</source>
         <translation>{what}。按 F7 生成新二维码，或收现金 [F5]、刷卡 [F6]。</translation>
     </message>
@@ -1076,12 +1081,12 @@ The details are in the log file:
 <context>
     <name>ReadsList</name>
     <message>
-        <location filename="../../ui/reads_list.py" line="+192" />
+        <location filename="../../ui/reads_list.py" line="+192"/>
         <source>Recent reads</source>
         <translation>最近识别</translation>
     </message>
     <message>
-        <location line="+21" />
+        <location line="+21"/>
         <source>Enter or double-click an owing row to open its notice again</source>
         <translation>在欠费行上按 Enter 或双击，可再次打开其欠费提示</translation>
     </message>
@@ -1089,27 +1094,27 @@ The details are in the log file:
 <context>
     <name>ReadsModel</name>
     <message>
-        <location line="-146" />
+        <location line="-146"/>
         <source>Time</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Lane</source>
         <translation>车道</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Plate</source>
         <translation>车牌</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Read</source>
         <translation>识别方式</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Decision</source>
         <translation>判定</translation>
     </message>
@@ -1117,74 +1122,74 @@ The details are in the log file:
 <context>
     <name>RecognitionPage</name>
     <message>
-        <location filename="../../ui/settings/recognition_page.py" line="+47" />
+        <location filename="../../ui/settings/recognition_page.py" line="+47"/>
         <source>China</source>
         <extracomment>The Python package each engine needs (checked without importing it).</extracomment>
         <translation>中国</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>United States</source>
         <translation>美国</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Europe</source>
         <translation>欧洲</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Brazil</source>
         <translation>巴西</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Other (any format)</source>
         <translation>其他（任意格式）</translation>
     </message>
     <message>
-        <location line="+8" />
+        <location line="+8"/>
         <source>RapidOCR (fast, built in)</source>
         <translation>RapidOCR（快速，内置）</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>EasyOCR (optional, slower)</source>
         <translation>EasyOCR（可选，较慢）</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>RapidOCR is not installed: reinstall Recoup to restore it.</source>
         <translation>未安装 RapidOCR：请重新安装 Recoup 以恢复。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>EasyOCR is not installed: run scripts/install-easyocr.sh on this PC, then restart Recoup.</source>
         <translation>未安装 EasyOCR：请在本机运行 scripts/install-easyocr.sh，然后重启 Recoup。</translation>
     </message>
     <message>
-        <location line="+15" />
+        <location line="+15"/>
         <source>This engine is not installed.</source>
         <translation>此引擎未安装。</translation>
     </message>
     <message>
-        <location line="+5" />
+        <location line="+5"/>
         <source>Plate format</source>
         <translation>车牌格式</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>OCR engine</source>
         <translation>OCR 引擎</translation>
     </message>
     <message>
-        <location line="+4" />
-        <location line="+15" />
+        <location line="+4"/>
+        <location line="+15"/>
         <source>Recognition</source>
         <translation>车牌识别</translation>
     </message>
     <message>
-        <location line="-11" />
+        <location line="-11"/>
         <source>The plate format checks and corrects what the camera reads. The OCR engine reads the plates on this PC.</source>
         <translation>车牌格式用于校验和纠正摄像头识别的结果。OCR 引擎在本机上识别车牌。</translation>
     </message>
@@ -1192,146 +1197,146 @@ The details are in the log file:
 <context>
     <name>ServerPage</name>
     <message>
-        <location filename="../../ui/settings/server_page.py" line="+46" />
+        <location filename="../../ui/settings/server_page.py" line="+46"/>
         <source>unchanged</source>
         <translation>保持不变</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+0"/>
         <source>not set</source>
         <translation>未设置</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Show</source>
         <translation>显示</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Test connection</source>
         <translation>测试连接</translation>
     </message>
     <message>
-        <location line="+9" />
+        <location line="+9"/>
         <source>Server address</source>
         <translation>服务器地址</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Booth ID</source>
         <translation>岗亭编号</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Booth token</source>
         <translation>岗亭令牌</translation>
     </message>
     <message>
-        <location line="+3" />
-        <location line="+30" />
+        <location line="+3"/>
+        <location line="+30"/>
         <source>Server</source>
         <translation>服务器</translation>
     </message>
     <message>
-        <location line="-28" />
+        <location line="-28"/>
         <source>The operator server that keeps parking history and the blacklist.</source>
         <translation>保存停车记录和黑名单的运营服务器。</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+4"/>
         <source>A token is set. Leave the field empty to keep it.</source>
         <translation>已设置令牌。此栏留空则保持不变。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>No token is set yet: enter the token issued for this booth.</source>
         <translation>尚未设置令牌：请输入为本岗亭签发的令牌。</translation>
     </message>
     <message>
-        <location line="+6" />
+        <location line="+6"/>
         <source>The environment variable {name} sets the token; it wins over a token entered here.</source>
         <translation>环境变量 {name} 已设置令牌，它优先于此处输入的令牌。</translation>
     </message>
     <message>
-        <location line="+30" />
+        <location line="+30"/>
         <source>the token must not contain spaces</source>
         <translation>令牌不能包含空格</translation>
     </message>
     <message>
-        <location line="+24" />
+        <location line="+24"/>
         <source>Enter the server address first.</source>
         <translation>请先输入服务器地址。</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Enter the booth token first.</source>
         <translation>请先输入岗亭令牌。</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Connecting...</source>
         <translation>正在连接……</translation>
     </message>
     <message>
-        <location line="+11" />
+        <location line="+11"/>
         <source>Connected, server time {time}.</source>
         <translation>已连接，服务器时间 {time}。</translation>
     </message>
     <message>
-        <location line="+5" />
+        <location line="+5"/>
         <source>But the server knows this token as booth {server_id}, not {booth_id}.</source>
         <translation>但服务器认定此令牌属于岗亭 {server_id}，而不是 {booth_id}。</translation>
     </message>
     <message>
-        <location line="+10" />
+        <location line="+10"/>
         <source>Cannot connect to the server: {detail}</source>
         <translation>无法连接服务器：{detail}</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>The server refused the booth token. Check the token and booth ID.</source>
         <translation>服务器拒绝了岗亭令牌。请检查令牌和岗亭编号。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>The server refused the request: {detail}</source>
         <translation>服务器拒绝了请求：{detail}</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Cannot test: {detail}</source>
         <translation>无法测试：{detail}</translation>
     </message>
     <message>
-        <location line="+2" />
-        <source>The server's answer was not understood: {detail}</source>
+        <location line="+2"/>
+        <source>The server&apos;s answer was not understood: {detail}</source>
         <translation>无法识别服务器的应答：{detail}</translation>
     </message>
 </context>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../ui/settings/dialog.py" line="+63" />
+        <location filename="../../ui/settings/dialog.py" line="+63"/>
         <source>Recoup settings</source>
         <translation>Recoup 设置</translation>
     </message>
     <message>
-        <location line="+38" />
+        <location line="+38"/>
         <source>Save</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location line="+16" />
+        <location line="+16"/>
         <source>Set by environment variables, which win over what is saved here: {names}</source>
         <translation>以下设置由环境变量指定，优先于此处保存的值：{names}</translation>
     </message>
     <message>
-        <location line="+51" />
+        <location line="+56"/>
         <source>Could not save the settings to {path}: {reason}</source>
         <translation>无法将设置保存到 {path}：{reason}</translation>
     </message>
@@ -1339,22 +1344,22 @@ The details are in the log file:
 <context>
     <name>SupervisorPinDialog</name>
     <message>
-        <location filename="../../ui/pin_dialog.py" line="+14" />
+        <location filename="../../ui/pin_dialog.py" line="+14"/>
         <source>Supervisor PIN</source>
         <translation>主管 PIN 码</translation>
     </message>
     <message>
-        <location line="+4" />
-        <source>A supervisor's PIN is needed to {purpose}.</source>
+        <location line="+4"/>
+        <source>A supervisor&apos;s PIN is needed to {purpose}.</source>
         <translation>需要主管 PIN 码才能{purpose}。</translation>
     </message>
     <message>
-        <location line="+8" />
+        <location line="+8"/>
         <source>Unlock [Enter]</source>
         <translation>解锁 [Enter]</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+4"/>
         <source>Cancel [Esc]</source>
         <translation>取消 [Esc]</translation>
     </message>
@@ -1362,27 +1367,27 @@ The details are in the log file:
 <context>
     <name>WrongPlateForm</name>
     <message>
-        <location filename="../../ui/notice/forms.py" line="+10" />
+        <location filename="../../ui/notice/forms.py" line="+10"/>
         <source>Wrong plate? Type the plate as it is on the vehicle and check it again.</source>
         <translation>车牌有误？请按车辆上的实际车牌输入并重新查询。</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>plate on the vehicle</source>
         <translation>车辆上的车牌</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Plate</source>
         <translation>车牌</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Check this plate</source>
         <translation>查询此车牌</translation>
     </message>
     <message>
-        <location line="+13" />
+        <location line="+13"/>
         <source>A plate needs letters or digits.</source>
         <translation>车牌需要包含字母或数字。</translation>
     </message>
