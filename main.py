@@ -6,12 +6,15 @@ python main.py serve [--seed-demo]     run the reference operator server
 python main.py recognize PATH...       read plates in images or videos
 python main.py check-config PATH       validate a booth configuration file
 python main.py hash-pin                make a supervisor PIN hash for the configuration
+python main.py self-test               check this installation works (offline, no screen)
+python main.py support-bundle          zip logs, config without secrets and a self-test report
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -69,6 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate a booth configuration file")
     check.add_argument("path", type=Path, help="TOML configuration file")
     commands.add_parser("hash-pin", help="make the hash of a supervisor PIN for the config")
+
+    config_help = "booth configuration file (default: the per-machine config location)"
+    self_test = commands.add_parser(
+        "self-test", help="check config, database, OCR and Qt of this installation; exit 1 if not"
+    )
+    self_test.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=config_help)
+    bundle = commands.add_parser(
+        "support-bundle", help="zip the logs, the config without secrets and a self-test report"
+    )
+    bundle.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=config_help)
+    bundle.add_argument(
+        "--output", type=Path, default=None, help="zip file to write (default: in this folder)"
+    )
     return parser
 
 
@@ -210,6 +226,30 @@ def run_check_config(path: Path) -> int:
     return 0
 
 
+def run_self_test(config_path: Path | None) -> int:
+    """Check this installation (also the frozen app's): config, database, OCR, Qt offscreen."""
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before anything imports Qt
+    from desktop.self_test import run_self_test as run_checks
+    from ui.self_test import qt_checks
+
+    return run_checks(config_path, qt_checks=qt_checks)
+
+
+def run_support_bundle(config_path: Path | None, output: Path | None) -> int:
+    """Write the support zip (logs, config without secrets, self-test report)."""
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from desktop.support_bundle import write_support_bundle
+    from ui.self_test import qt_checks
+
+    try:
+        path = write_support_bundle(output, config_path, qt_checks=qt_checks)
+    except OSError as error:
+        print(f"cannot write the support bundle: {error}", file=sys.stderr)
+        return 1
+    print(f"Support bundle written: {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -230,6 +270,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_check_config(args.path)
     if args.command == "hash-pin":
         return run_hash_pin()
+    if args.command == "self-test":
+        return run_self_test(args.config)
+    if args.command == "support-bundle":
+        return run_support_bundle(args.config, args.output)
     parser.print_help()
     return 2
 

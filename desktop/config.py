@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -47,6 +48,8 @@ APP_NAME = "Recoup"
 ENV_PREFIX = "RECOUP_"
 ENV_NESTED_DELIMITER = "__"
 TOKEN_ENV_VAR = f"{ENV_PREFIX}BOOTH{ENV_NESTED_DELIMITER}TOKEN"
+#: One folder for config and data (the installer's %ProgramData%\Recoup, or any other).
+HOME_ENV_VAR = f"{ENV_PREFIX}HOME"
 
 RegionName = Literal["cn", "us", "eu", "br", "generic"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -64,14 +67,29 @@ class ConfigError(Exception):
         super().__init__("\n".join(problems))
 
 
+def machine_home() -> Path | None:
+    """The one folder holding config and data, or None for the per-user folders.
+
+    ``RECOUP_HOME`` when set; else ``%ProgramData%\\Recoup`` for the frozen app on Windows
+    (the per-machine install); else None (source tree, Linux: platformdirs per user).
+    """
+    home = os.environ.get(HOME_ENV_VAR, "").strip()
+    if home:
+        return Path(home).expanduser()
+    if sys.platform == "win32" and getattr(sys, "frozen", False):
+        return Path(os.environ.get("PROGRAMDATA") or r"C:\ProgramData") / APP_NAME
+    return None
+
+
 def default_data_dir() -> Path:
-    """Per-user data directory (database, snapshots, logs) from platformdirs."""
-    return platformdirs.user_data_path(APP_NAME, APP_NAME)
+    """Data directory (database, snapshots, logs): :func:`machine_home`, else per user."""
+    return machine_home() or platformdirs.user_data_path(APP_NAME, APP_NAME)
 
 
 def default_config_path() -> Path:
-    """Where the booth's config file lives by default (per-user config directory)."""
-    return platformdirs.user_config_path(APP_NAME, APP_NAME) / "config.toml"
+    """The booth's config file by default: in :func:`machine_home`, else per user."""
+    folder = machine_home() or platformdirs.user_config_path(APP_NAME, APP_NAME)
+    return folder / "config.toml"
 
 
 # ------------------------------------------------------------------------------ models

@@ -24,6 +24,7 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QWidget
 
+from desktop.config import DisplaySettings
 from desktop.config_writer import save_config
 from desktop.demo_assets import demo_config, demo_videos
 from desktop.logs import log_to_rotating_file
@@ -152,6 +153,16 @@ def main() -> int:
             url = session.presenter.current.findChild(QLabel, "qrUrl").text().strip()
             requests.post(url, timeout=10).raise_for_status()
 
+        def in_chinese() -> None:
+            chinese = config.model_copy(update={"display": DisplaySettings(language="zh_CN")})
+            booth_app.apply(chinese)
+            booth_app.session.window.move(0, 0)
+            booth_app.session.window.resize(1600, 1000)
+
+        def chinese_reads_shown() -> bool:
+            current = booth_app.session
+            return current is not session and current.window.reads_list.model.rowCount() >= 2
+
         always = lambda: True  # noqa: E731
         steps: list[Step] = [
             ("next notice (ABC123 or another)", next_notice, lambda: grab("notice")),
@@ -234,6 +245,8 @@ def main() -> int:
                 always,
                 lambda: key(QApplication.activeModalWidget(), Qt.Key.Key_Escape),
             ),
+            ("chinese", lambda: QApplication.activeModalWidget() is None, in_chinese),
+            ("chinese lanes live", chinese_reads_shown, lambda: grab("main-window-zh")),
         ]
         try:
             run_steps(app, iter(steps))

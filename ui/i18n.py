@@ -13,12 +13,13 @@ from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import QApplication
 
+from desktop.resources import resource_path
+
 log = logging.getLogger(__name__)
 
-# Relative to the repository; the packaging step adjusts this for the frozen app.
-RESOURCES = Path(__file__).resolve().parents[1] / "resources"
-TRANSLATIONS_DIR = RESOURCES / "translations"
-CJK_FONT = RESOURCES / "fonts" / "DroidSansFallbackFull.ttf"
+# In the source tree or the frozen app's bundle folder alike.
+TRANSLATIONS_DIR = resource_path("translations")
+CJK_FONT = resource_path("fonts", "DroidSansFallbackFull.ttf")
 SOURCE_LANGUAGE = "en"
 #: Languages the booth offers, each named in itself.
 LANGUAGES = {"en": "English", "zh_CN": "简体中文"}

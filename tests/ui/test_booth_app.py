@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 
+from desktop.config import DisplaySettings
 from desktop.config_writer import save_config
 from desktop.demo_assets import DEMO_SUPERVISOR_PIN, demo_config
 from desktop.synthetic.video import make_lane_video
@@ -42,3 +43,31 @@ def test_an_owing_vehicle_in_the_lane_raises_the_notice(demo_app: BoothApp, qtbo
     assert demo_app.sound.played == 1  # the chime, once
     assert session.verify_supervisor_pin(DEMO_SUPERVISOR_PIN)
     assert not session.verify_supervisor_pin("0000")
+
+
+def test_saving_chinese_in_settings_rebuilds_the_screen_in_chinese(demo_app: BoothApp, qtbot):
+    import subprocess
+    import sys
+
+    from PySide6.QtWidgets import QLabel
+
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run(
+        [sys.executable, str(root / "scripts" / "translations.py"), "build"],
+        check=True,
+        capture_output=True,
+    )
+    first = demo_app.start()
+    english = first.window.findChild(QLabel, "readsTitle").text()
+    chinese = demo_app.config.model_copy(update={"display": DisplaySettings(language="zh_CN")})
+
+    demo_app.apply(chinese)
+
+    second = demo_app.session
+    assert second is not first and second.window.isVisible()
+    assert not first.window.isVisible()
+    title = second.window.findChild(QLabel, "readsTitle").text()
+    assert english == "Recent reads"
+    assert title == "最近识别"
+    demo_app.apply(demo_app.config.model_copy(update={"display": first.config.display}))
+    assert demo_app.session.window.findChild(QLabel, "readsTitle").text() == "Recent reads"
