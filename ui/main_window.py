@@ -137,7 +137,8 @@ class MainWindow(QMainWindow):
     def _action(self, name: str, text: str, key: str, slot: Callable[[], object]) -> QAction:
         shortcut = QKeySequence(key)
         # The key is part of the text so the toolbar shows it too ("Enter plate  F2").
-        label = f"{text}  [{shortcut.toString(QKeySequence.SequenceFormat.NativeText)}]"
+        # Portable text: Qt's own Chinese catalogue garbles "F%1" in the native form.
+        label = f"{text}  [{shortcut.toString(QKeySequence.SequenceFormat.PortableText)}]"
         action = QAction(label, self)
         action.setObjectName(name)
         action.setShortcut(shortcut)

@@ -106,6 +106,7 @@ class VehicleRead:
     """The one read emitted for a vehicle: the :class:`PlateRead` plus its evidence.
 
     ``crop`` / ``snapshot`` are those of the best-confidence candidate of the emitted text;
+    ``box`` is the plate's box in the latest frame that read it (where the screen draws it);
     ``support`` lists every text seen for the vehicle, best first. ``read.alternatives``
     holds only the other texts that are readings of the same plate (OCR-equivalent or near
     by :func:`desktop.plates.match`), best supported first; a sticker read alongside the
@@ -130,6 +131,7 @@ class _Support:
     best: FrameCandidate | None = None
     best_at: float = 0.0
     best_seen_at: datetime | None = None
+    latest_box: tuple[int, int, int, int] | None = None
 
 
 @dataclass
@@ -159,6 +161,7 @@ class _Track:
             support = self.totals.setdefault(text, _Support())
             support.frames += 1
             support.confidence_sum += cand.confidence
+            support.latest_box = cand.box
             if support.best is None or cand.confidence > support.best.confidence:
                 support.best, support.best_at, support.best_seen_at = cand, at, seen_at
 
@@ -431,6 +434,6 @@ class PlateConsensus:
                 decided_at=at,
                 crop=best.crop,
                 snapshot=best.snapshot,
-                box=best.box,
+                box=chosen.latest_box,
             )
         ]

@@ -49,6 +49,7 @@ def test_saving_chinese_in_settings_rebuilds_the_screen_in_chinese(demo_app: Boo
     import subprocess
     import sys
 
+    from PySide6.QtGui import QAction
     from PySide6.QtWidgets import QLabel
 
     root = Path(__file__).resolve().parents[2]
@@ -69,5 +70,7 @@ def test_saving_chinese_in_settings_rebuilds_the_screen_in_chinese(demo_app: Boo
     title = second.window.findChild(QLabel, "readsTitle").text()
     assert english == "Recent reads"
     assert title == "最近识别"
+    labels = [action.text() for action in second.window.findChildren(QAction)]
+    assert "输入车牌  [F2]" in labels  # the key stays readable in Chinese
     demo_app.apply(demo_app.config.model_copy(update={"display": first.config.display}))
     assert demo_app.session.window.findChild(QLabel, "readsTitle").text() == "Recent reads"

@@ -91,19 +91,20 @@ def test_noisy_frames_with_look_alike_misreads_the_majority_wins_with_alternativ
     assert 0 < read.confidence < 0.9
 
 
-def test_the_best_crop_and_snapshot_travel_with_the_read() -> None:
+def test_the_best_crop_and_snapshot_travel_with_the_read_and_the_box_is_the_latest() -> None:
+    """Evidence is the clearest frame; the box is where the plate is now (for the screen)."""
     consensus = make()
     frames = [
-        [c("ABC1234", 0.7, crop="crop-a", snapshot="snap-a")],
+        [c("ABC1234", 0.7, crop="crop-a", snapshot="snap-a", box=(0, 0, 3, 4))],
         [c("ABC1234", 0.95, crop="crop-b", snapshot="snap-b", box=(1, 2, 3, 4))],
-        [c("ABC1234", 0.8, crop="crop-c", snapshot="snap-c")],
+        [c("ABC1234", 0.8, crop="crop-c", snapshot="snap-c", box=(5, 6, 3, 4))],
     ]
     seen = datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
     reads = []
     for index, candidates in enumerate(frames):
         reads += consensus.feed(index * STEP, candidates, seen_at=seen.replace(second=index))
     assert len(reads) == 1
-    assert (reads[0].crop, reads[0].snapshot, reads[0].box) == ("crop-b", "snap-b", (1, 2, 3, 4))
+    assert (reads[0].crop, reads[0].snapshot, reads[0].box) == ("crop-b", "snap-b", (5, 6, 3, 4))
     assert reads[0].read.seen_at == seen.replace(second=1)
     assert reads[0].read.read_id == uuid.UUID(int=1)
 
