@@ -64,6 +64,8 @@ class NoticePresenter(QObject):
             return
         self._queue.append((notice, chime))
         self._show_next()
+        if self.current is not None:
+            self.current.set_waiting(len(self._queue))
 
     def _show_next(self) -> None:
         if self.current is not None or not self._queue:
@@ -83,6 +85,7 @@ class NoticePresenter(QObject):
         dialog.open()
         dialog.raise_()
         dialog.activateWindow()
+        dialog.set_waiting(len(self._queue))
         if chime:
             self._sound.play()
         log.info("notice for %s on %s shown", notice.listed_plate, notice.read.lane)

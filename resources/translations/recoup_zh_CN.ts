@@ -707,7 +707,7 @@ The details are in the log file:
         <translation>岗亭(&amp;B)</translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+22"/>
         <source>No cameras on this booth: press F2 to enter a plate.</source>
         <translation>本岗亭没有摄像头：按 F2 输入车牌。</translation>
     </message>
@@ -787,8 +787,15 @@ The details are in the log file:
         <source>Unpaid parking: {plate}</source>
         <translation>停车欠费：{plate}</translation>
     </message>
+    <message numerus="yes">
+        <location line="+67"/>
+        <source>%n more notice(s) waiting after this one.</source>
+        <translation>
+            <numerusform>之后还有 %n 条欠费提示等待处理。</numerusform>
+        </translation>
+    </message>
     <message>
-        <location line="+306"/>
+        <location line="+254"/>
         <source>Let through unpaid</source>
         <translation>未缴费放行</translation>
     </message>

@@ -119,11 +119,18 @@ class NoticeDialog(QDialog):
         self.status.setWordWrap(True)
         self.status.setContentsMargins(6, 2, 6, 2)
 
+        self.waiting = QLabel(self)
+        self.waiting.setObjectName("noticeWaiting")
+        self.waiting.setContentsMargins(6, 2, 6, 2)
+        set_role(self.waiting, "warning")
+        self.waiting.hide()
+
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addLayout(actions)
         layout.addWidget(self.pages, 1)
         layout.addWidget(self.status)
+        layout.addWidget(self.waiting)
 
         for sequence in CONFIRM_SEQUENCES:
             shortcut = QShortcut(QKeySequence(sequence), self)
@@ -139,6 +146,14 @@ class NoticeDialog(QDialog):
             self._show_outcome(recorded, None, earlier=True)
 
     # -- public -----------------------------------------------------------------------
+
+    def set_waiting(self, count: int) -> None:
+        """Say how many other notices wait behind this one (hidden when none)."""
+        if count <= 0:
+            self.waiting.hide()
+            return
+        self.waiting.setText(self.tr("%n more notice(s) waiting after this one.", "", count))
+        self.waiting.show()
 
     @property
     def notice(self) -> RecoveryNotice:
