@@ -76,7 +76,10 @@ def pixels(image: QImage) -> np.ndarray:
     image = image.convertToFormat(QImage.Format.Format_RGB888)
     width, height = image.width(), image.height()
     data = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes())
-    return data.reshape(height, image.bytesPerLine())[:, : width * 3].reshape(height, width, 3)
+    rows = data.reshape(height, image.bytesPerLine())[:, : width * 3].reshape(height, width, 3)
+    # A copy: the array must not point into the QImage's buffer, which is freed (and reused
+    # by the next grab) as soon as the temporary image goes away.
+    return rows.copy()
 
 
 def decide(bridge: BoothBridge, window: MainWindow, qtbot, plate: str) -> ReadDecision:
