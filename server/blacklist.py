@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from server.db import utcnow
+from server.flags import dismissed_session_ids
 from server.models import STATE_ROW_ID, BlacklistChange, BlacklistEntry, ServerState
 from server.schemas import EntryOut
 from server.vehicles import open_sessions, session_out, sessions_for_plate, vehicle_status
@@ -63,14 +64,16 @@ def refresh_entry(
 ) -> BlacklistEntry | None:
     """Recompute ``plate``'s entry from its sessions; append a change only if it changed.
 
-    No open (unpaid or disputed) session left: the entry is removed (a ``remove``
-    change). Otherwise it is created or updated (an ``upsert`` change) when its status,
-    amount or sessions differ from what was last published. Returns the entry or None.
+    Sessions a supervisor dismissed as a false positive do not count. No open (unpaid
+    or disputed) session left: the entry is removed (a ``remove`` change). Otherwise it
+    is created or updated (an ``upsert`` change) when its status, amount or sessions
+    differ from what was last published. Returns the entry or None.
     ``keep`` prunes the change log to that many rows afterwards.
     """
     state = lock_state(session)
     rows = sessions_for_plate(session, plate=plate)
-    owing = open_sessions(rows)
+    dismissed = dismissed_session_ids(session, plate=plate)
+    owing = [row for row in open_sessions(rows) if row.id not in dismissed]
     existing = session.get(BlacklistEntry, plate, populate_existing=True)
     if not owing:
         if existing is None:
@@ -80,7 +83,7 @@ def refresh_entry(
         logger.info("blacklist remove %s seq=%d", plate, seq)
         _maybe_prune(session, state=state, keep=keep)
         return None
-    status = vehicle_status(rows)
+    status = vehicle_status(owing)
     unpaid = sum(row.unpaid_cents for row in owing)
     content = {
         "plate": plate,

@@ -1,4 +1,8 @@
-"""Run the reference server: in the foreground (``serve``) or in a thread (``ServerThread``)."""
+"""Run the reference server (``serve``, ``ServerThread``) and its admin tasks.
+
+Admin tasks: ``create_supervisor`` (also ``python -m server.supervisors add``) and
+``purge_evidence`` (also ``python -m server.maintenance purge-evidence``).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,12 @@ import time
 import uvicorn
 from fastapi import FastAPI
 
+from server.accounts import create_supervisor_account
 from server.app import create_app
 from server.config import ServerSettings
+from server.db import make_engine, make_session_factory
+from server.evidence import evidence_root, purge_expired
+from server.migrate import upgrade_to_head
 from server.seed import seed_demo as seed_demo_data
 
 logger = logging.getLogger(__name__)
@@ -27,6 +35,37 @@ def build_app(settings: ServerSettings, *, seed_demo: bool = False) -> FastAPI:
         with app.state.session_factory() as session:
             seed_demo_data(session, currency=settings.currency)
     return app
+
+
+def create_supervisor(database_url: str, username: str, password: str, pin: str) -> None:
+    """Create an active supervisor in the database (migrated first).
+
+    ValueError for a taken username, a password under 8 characters or a PIN that is not
+    4 to 12 digits.
+    """
+    engine = make_engine(database_url)
+    try:
+        upgrade_to_head(engine)
+        with make_session_factory(engine)() as session:
+            create_supervisor_account(session, username=username, password=password, pin=pin)
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def purge_evidence(settings: ServerSettings) -> int:
+    """Delete evidence older than ``evidence_retention_days``; returns how many."""
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade_to_head(engine)
+        with make_session_factory(engine)() as session:
+            return purge_expired(
+                session,
+                root=evidence_root(settings),
+                retention_days=settings.evidence_retention_days,
+            )
+    finally:
+        engine.dispose()
 
 
 def serve(host: str, port: int, database_url: str, seed_demo: bool) -> None:

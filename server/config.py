@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -61,5 +63,33 @@ class ServerSettings(BaseSettings):
             "Base URL a driver's phone can reach this server at (e.g. "
             "'https://pay.example.com'), used for an intent's pay_url; default: the URL "
             "the booth's request came in on."
+        ),
+    )
+    supervisor_token_lifetime_s: int = Field(
+        default=12 * 3600,
+        ge=0,
+        description=(
+            "How long a supervisor's login token is valid, in seconds (default 12 h); "
+            "afterwards requests get 401 token_expired. 0 makes tokens expire at once (tests)."
+        ),
+    )
+    evidence_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Folder where evidence JPEGs are stored; default: an 'evidence' folder next to "
+            "the SQLite database file, or the user data folder of 'recoup-server' otherwise."
+        ),
+    )
+    evidence_max_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        description="Largest accepted evidence upload in bytes; larger ones get 413.",
+    )
+    evidence_retention_days: int = Field(
+        default=90,
+        ge=1,
+        description=(
+            "Evidence older than this many days (counted from its upload) is deleted, files "
+            "and rows, at start-up and by 'python -m server.maintenance purge-evidence'."
         ),
     )

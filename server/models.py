@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Float,
     ForeignKey,
@@ -25,6 +26,12 @@ ENTRY_STATUSES = ("active", "disputed")
 CHANGE_ACTIONS = ("upsert", "remove")
 #: Stored states of a payment intent; "expired" is derived from ``expires_at`` when read.
 INTENT_STATUSES = ("pending", "paid", "cancelled")
+SUPERVISOR_ROLES = ("supervisor",)
+#: Stored states of a flag's history row (current flags are the blacklist entries).
+HISTORY_STATUSES = ("cleared", "waived")
+HISTORY_SOURCES = ("supervisor", "booth")
+WAIVER_STATUSES = ("pending", "approved", "refused")
+EVIDENCE_KINDS = ("snapshot", "crop")
 STATE_ROW_ID = 1
 
 
@@ -127,6 +134,7 @@ class PlateRead(Base):
     """A plate read reported by a booth, with the answer it got (for replays)."""
 
     __tablename__ = "plate_reads"
+    __table_args__ = (Index("ix_plate_reads_plate", "plate"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     read_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
@@ -144,6 +152,7 @@ class Outcome(Base):
     """A recovery outcome reported by a booth, with its first answer and HTTP status."""
 
     __tablename__ = "outcomes"
+    __table_args__ = (Index("ix_outcomes_plate", "plate"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     outcome_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
@@ -203,3 +212,134 @@ class Payment(Base):
     amount_cents: Mapped[int] = mapped_column(Integer)
     method: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Supervisor(Base):
+    """A supervisor account: scrypt hashes of the password and of the offline PIN."""
+
+    __tablename__ = "supervisors"
+    __table_args__ = (CheckConstraint(_in("role", SUPERVISOR_ROLES), name="ck_supervisors_role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    pin_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="supervisor")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SupervisorToken(Base):
+    """A supervisor's login; only the SHA-256 of the bearer token is stored."""
+
+    __tablename__ = "supervisor_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    supervisor_id: Mapped[int] = mapped_column(ForeignKey("supervisors.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    supervisor: Mapped[Supervisor] = relationship(lazy="joined", innerjoin=True)
+
+
+class AuditEntry(Base):
+    """One supervisor action with snapshots of what it changed (append-only, by trigger)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_plate", "plate"),
+        Index("ix_audit_log_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    supervisor_id: Mapped[int] = mapped_column(ForeignKey("supervisors.id"))
+    supervisor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    plate: Mapped[str | None] = mapped_column(String(32))
+    target: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(1000))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class FlagHistory(Base):
+    """A flag that ended by a decision: ``cleared`` (false positive) or ``waived``.
+
+    The session ids of a ``cleared`` row are never listed on the blacklist again.
+    """
+
+    __tablename__ = "flag_history"
+    __table_args__ = (
+        CheckConstraint(_in("status", HISTORY_STATUSES), name="ck_flag_history_status"),
+        CheckConstraint(_in("source", HISTORY_SOURCES), name="ck_flag_history_source"),
+        Index("ix_flag_history_plate", "plate"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plate: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    session_ids: Mapped[list[int]] = mapped_column(JSON)
+    unpaid_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    lots: Mapped[list[str]] = mapped_column(JSON)
+    first_unpaid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(String(1000))
+    decided_by: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(16))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WaiverRequest(Base):
+    """A booth asks a supervisor to waive sessions (idempotent by ``request_id``)."""
+
+    __tablename__ = "waiver_requests"
+    __table_args__ = (
+        CheckConstraint(_in("status", WAIVER_STATUSES), name="ck_waiver_requests_status"),
+        Index("ix_waiver_requests_plate", "plate"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    booth_id: Mapped[str] = mapped_column(ForeignKey("booths.id"))
+    notice_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    plate: Mapped[str] = mapped_column(String(32))
+    session_ids: Mapped[list[int]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(1000))
+    lane: Mapped[str] = mapped_column(String(100))
+    attendant: Mapped[str | None] = mapped_column(String(100))
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("supervisors.id"))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decision_reason: Mapped[str | None] = mapped_column(String(1000))
+    waived_session_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+class Evidence(Base):
+    """A JPEG a booth uploaded for a read or a notice; the bytes live in ``evidence_dir``."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (
+        CheckConstraint(_in("kind", EVIDENCE_KINDS), name="ck_evidence_kind"),
+        CheckConstraint("read_id IS NOT NULL OR notice_id IS NOT NULL", name="ck_evidence_subject"),
+        Index("ix_evidence_plate", "plate"),
+        Index("ix_evidence_received_at", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evidence_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    booth_id: Mapped[str] = mapped_column(ForeignKey("booths.id"))
+    plate: Mapped[str] = mapped_column(String(32))
+    read_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    notice_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    kind: Mapped[str] = mapped_column(String(16))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from server.plates import normalize_plate
 
@@ -192,6 +199,254 @@ class PaymentIntentOut(BaseModel):
     pay_url: str
     expires_at: datetime
     paid_at: datetime | None
+
+
+# -- supervisor API --------------------------------------------------------------------
+
+#: A reason a person typed: trimmed, 1 to 1000 characters.
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+FlagStatus = Literal["active", "disputed", "waived", "cleared"]
+WaiverStatus = Literal["pending", "approved", "refused"]
+EvidenceKind = Literal["snapshot", "crop"]
+AuditAction = Literal[
+    "login", "logout", "dismiss_flag", "resolve_dispute", "decide_waiver", "view_evidence"
+]
+
+
+def _unique_ids(ids: list[int]) -> list[int]:
+    if len(set(ids)) != len(ids):
+        raise ValueError("session_ids contains duplicates")
+    return ids
+
+
+SessionIds = Annotated[list[int], Field(min_length=1, max_length=200), AfterValidator(_unique_ids)]
+
+
+class LoginIn(BaseModel):
+    """A supervisor's credentials."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class LoginOut(BaseModel):
+    """A supervisor login: the bearer token and the PIN hash the booth caches for offline use."""
+
+    token: str
+    username: str
+    role: Literal["supervisor"]
+    expires_at: datetime
+    offline_pin_hash: str = Field(description="scrypt$n$r$p$salt_b64$hash_b64 of the PIN")
+
+
+class FlagOut(BaseModel):
+    """A flagged vehicle: listed now (active, disputed) or a decided flag (waived, cleared)."""
+
+    plate: str
+    status: FlagStatus
+    unpaid_cents: int = Field(description="owed now; for waived/cleared: what the flag covered")
+    currency: str
+    sessions: int
+    session_ids: list[int]
+    lots: list[str]
+    first_unpaid_at: datetime | None
+    last_seen_at: datetime | None
+    last_seen_lane: str | None
+    updated_at: datetime = Field(description="listed or last changed; for history: decided")
+    reason: str | None = None
+    decided_by: str | None = None
+
+
+class FlagsPage(BaseModel):
+    """A page of flags, newest change first."""
+
+    items: list[FlagOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ReasonIn(BaseModel):
+    """A decision's reason (required, not blank)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+
+
+class DismissOut(BaseModel):
+    """A flag dismissed as a false positive: its sessions are never listed again."""
+
+    plate: str
+    status: Literal["cleared"]
+    session_ids: list[int]
+    unpaid_cents: int
+    audit_id: int
+
+
+class ResolveIn(BaseModel):
+    """A supervisor's decision on a dispute."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["upheld", "rejected"]
+    reason: Reason
+
+
+class ResolveOut(BaseModel):
+    """A resolved dispute and the blacklist entry afterwards (None: not listed)."""
+
+    plate: str
+    decision: Literal["upheld", "rejected"]
+    session_ids: list[int]
+    entry: EntryOut | None
+    audit_id: int
+
+
+class WaiverRequestIn(BaseModel):
+    """A booth asks a supervisor to waive sessions (idempotent by ``request_id``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: uuid.UUID
+    notice_id: uuid.UUID | None = None
+    plate: Plate
+    session_ids: SessionIds
+    reason: Reason
+    lane: str = Field(min_length=1, max_length=100)
+    attendant: str | None = Field(default=None, max_length=100)
+
+
+class WaiverRequestOut(BaseModel):
+    """A waiver request and its decision (``pending`` until a supervisor decides)."""
+
+    request_id: uuid.UUID
+    status: WaiverStatus
+    plate: str
+    session_ids: list[int]
+    notice_id: uuid.UUID | None
+    reason: str
+    lane: str
+    attendant: str | None
+    booth_id: str
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    decision_reason: str | None
+    waived_session_ids: list[int]
+
+
+class WaiverRequestsPage(BaseModel):
+    """A page of waiver requests, oldest first (the queue order)."""
+
+    items: list[WaiverRequestOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class WaiverDecisionIn(BaseModel):
+    """Approve (waive the sessions still open) or refuse (change nothing)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approve: bool
+    reason: Reason
+
+
+class EvidenceOut(BaseModel):
+    """A stored evidence image (fetch its bytes at ``/supervisor/evidence/{evidence_id}``)."""
+
+    evidence_id: uuid.UUID
+    kind: EvidenceKind
+    plate: str
+    read_id: uuid.UUID | None
+    notice_id: uuid.UUID | None
+    booth_id: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    received_at: datetime
+
+
+class SightingOut(BaseModel):
+    """A plate read reported by a booth, with its evidence."""
+
+    read_id: uuid.UUID
+    plate: str
+    lane: str
+    booth_id: str
+    seen_at: datetime
+    confidence: float | None
+    source: str
+    owes: bool
+    evidence: list[EvidenceOut]
+
+
+class OutcomeRecordOut(BaseModel):
+    """An outcome as a booth reported it, with the server's verdict."""
+
+    outcome_id: uuid.UUID
+    notice_id: uuid.UUID | None
+    kind: OutcomeKind
+    method: str | None
+    amount_cents: int
+    session_ids: list[int]
+    reason: str | None
+    attendant: str | None
+    booth_id: str
+    lane: str
+    recorded_at: datetime
+    received_at: datetime
+    status: Literal["recorded", "already_paid"]
+    evidence: list[EvidenceOut]
+
+
+class AuditOut(BaseModel):
+    """One audit row: who did what, when, to what, and the state before and after."""
+
+    id: int
+    at: datetime
+    supervisor: str
+    action: AuditAction
+    plate: str | None
+    target: str | None
+    reason: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class AuditPage(BaseModel):
+    """A page of audit rows, newest first."""
+
+    items: list[AuditOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class VehicleFileOut(BaseModel):
+    """Everything known about one vehicle, for a supervisor's review.
+
+    ``sightings``, ``outcomes``, ``waiver_requests``, ``evidence`` and ``audit`` are
+    newest first and capped at the request's ``limit``; ``totals`` gives their full counts.
+    """
+
+    plate: str
+    currency: str
+    status: VehicleStatus
+    unpaid_cents: int
+    flag: FlagOut | None
+    sessions: list[SessionOut]
+    sightings: list[SightingOut]
+    outcomes: list[OutcomeRecordOut]
+    waiver_requests: list[WaiverRequestOut]
+    evidence: list[EvidenceOut]
+    flag_history: list[FlagOut]
+    audit: list[AuditOut]
+    totals: dict[str, int]
 
 
 class ErrorCode(BaseModel):

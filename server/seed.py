@@ -1,11 +1,13 @@
-"""Demo data: two lots, two booths and a handful of vehicles.
+"""Demo data: two lots, two booths, a supervisor and a handful of vehicles.
 
-DEMO ONLY: the booth tokens below are published in the source and must never be used
-on a real server. ``seed_demo`` is idempotent: running it twice changes nothing.
+DEMO ONLY: the booth tokens and the supervisor's password and PIN below are published
+in the source and must never be used on a real server. ``seed_demo`` is idempotent:
+running it twice changes nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,9 +15,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from server.accounts import create_supervisor_account
 from server.blacklist import refresh_entry
 from server.db import utcnow
-from server.models import Booth, Lot, ParkingSession
+from server.models import Booth, Lot, ParkingSession, Supervisor
+from server.passwords import hash_password, hash_pin
 from server.security import hash_token
 
 logger = logging.getLogger(__name__)
@@ -26,6 +30,16 @@ DEMO_BOOTHS = {
     "booth-a": ("Booth A", "north", "demo-booth-a-token"),
     "booth-b": ("Booth B", "south", "demo-booth-b-token"),
 }
+
+#: DEMO ONLY supervisor: username, password, offline PIN.
+DEMO_SUPERVISOR = ("super", "demo-supervisor", "1234")
+
+
+@functools.cache
+def _demo_supervisor_hashes() -> tuple[str, str]:
+    # Hashed once per process (random salts): seeding many test databases stays fast.
+    _name, password, pin = DEMO_SUPERVISOR
+    return hash_password(password), hash_pin(pin)
 
 
 @dataclass(frozen=True)
@@ -69,7 +83,8 @@ def seed_demo(session: Session, *, currency: str = "USD", now: datetime | None =
     """Insert the demo lots, booths, vehicles and blacklist entries, then commit.
 
     DEMO ONLY: booths ``booth-a`` / ``booth-b`` get the well-known tokens
-    ``demo-booth-a-token`` / ``demo-booth-b-token``. Session times are fixed offsets
+    ``demo-booth-a-token`` / ``demo-booth-b-token``; supervisor ``super`` gets the
+    password ``demo-supervisor`` and the PIN ``1234``. Session times are fixed offsets
     from ``now`` (default: the current time), so the data is deterministic. Plates that
     already have sessions are left alone; PQR789 and B0LT123 are put on the blacklist
     through the same code path as reads (appending changes only when needed).
@@ -82,6 +97,17 @@ def seed_demo(session: Session, *, currency: str = "USD", now: datetime | None =
     for booth_id, (name, lot_id, token) in DEMO_BOOTHS.items():
         if session.get(Booth, booth_id) is None:
             session.add(Booth(id=booth_id, name=name, lot_id=lot_id, token_hash=hash_token(token)))
+    username, password, pin = DEMO_SUPERVISOR
+    if not session.scalar(select(exists().where(Supervisor.username == username))):
+        password_hash, pin_hash = _demo_supervisor_hashes()
+        create_supervisor_account(
+            session,
+            username=username,
+            password=password,
+            pin=pin,
+            password_hash=password_hash,
+            pin_hash=pin_hash,
+        )
     for plate, visits in DEMO_VEHICLES.items():
         if session.scalar(select(exists().where(ParkingSession.plate == plate))):
             continue

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from server.blacklist import refresh_entry
 from server.config import ServerSettings
 from server.deps import BoothDep, SessionDep, SettingsDep
+from server.flags import add_history
 from server.models import Booth, Outcome, ParkingSession
 from server.payment_intents import paid_intent_for
 from server.schemas import ErrorOut, OutcomeIn, OutcomeOut
@@ -129,6 +130,18 @@ def _record(
 ) -> tuple[int, dict[str, Any]]:
     rows = lock_sessions(session, plate=body.plate, session_ids=body.session_ids)
     http_status, answer = _apply(session, body=body, rows=rows)
+    if body.kind == "waived" and answer["settled_session_ids"]:
+        waived = set(answer["settled_session_ids"])
+        add_history(
+            session,
+            plate=body.plate,
+            status="waived",
+            rows=[row for row in rows if row.id in waived],
+            currency=settings.currency,
+            decided_by=body.attendant or booth.id,
+            source="booth",
+            reason=body.reason,
+        )
     session.add(
         Outcome(
             outcome_id=body.outcome_id,

@@ -1,0 +1,117 @@
+"""``/supervisor/flags`` and ``/supervisor/disputes``: review flags and decide on them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+
+from server.decisions import dismiss_flag, resolve_dispute
+from server.deps import SessionDep, SettingsDep, SupervisorDep
+from server.flags import CURRENT, FlagFilter, list_flags
+from server.plates import normalize_plate
+from server.routes.common import SUPERVISOR_RESPONSES, Limit, Offset
+from server.schemas import (
+    DismissOut,
+    EntryOut,
+    ErrorOut,
+    FlagsPage,
+    FlagStatus,
+    ReasonIn,
+    ResolveIn,
+    ResolveOut,
+)
+
+router = APIRouter(prefix="/supervisor", tags=["supervisor"], responses=SUPERVISOR_RESPONSES)
+
+
+@router.get("/flags", response_model=FlagsPage)
+def flags(
+    *,
+    _supervisor: SupervisorDep,
+    session: SessionDep,
+    lot: Annotated[str | None, Query(max_length=64, description="a session in this lot")] = None,
+    min_cents: Annotated[int | None, Query(ge=0, description="unpaid_cents at least")] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(description="changed (listed, decided) at or after")
+    ] = None,
+    status: Annotated[
+        FlagStatus | None, Query(description="default: active and disputed (listed now)")
+    ] = None,
+    plate: Annotated[str | None, Query(max_length=32, description="plate contains")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> FlagsPage:
+    """Flagged vehicles, newest change first; ``waived`` / ``cleared`` are decided flags."""
+    flt = FlagFilter(
+        statuses=(status,) if status else CURRENT,
+        lot=lot or None,
+        min_cents=min_cents,
+        since=since,
+        plate=normalize_plate(plate or "") or None,
+    )
+    items, total = list_flags(session, flt, limit=limit, offset=offset)
+    return FlagsPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.post(
+    "/flags/{plate}/dismiss",
+    response_model=DismissOut,
+    responses={
+        404: {"model": ErrorOut, "description": "no_flag: the plate is not listed"},
+        409: {"model": ErrorOut, "description": "already_cleared"},
+    },
+)
+def dismiss(
+    plate: str,
+    body: ReasonIn,
+    supervisor: SupervisorDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> DismissOut:
+    """Dismiss a flag as a false positive: sessions untouched, entry removed for every booth."""
+    normalized = normalize_plate(plate)
+    history, row = dismiss_flag(
+        session, plate=normalized, reason=body.reason, supervisor=supervisor, settings=settings
+    )
+    session.commit()
+    return DismissOut(
+        plate=normalized,
+        status="cleared",
+        session_ids=history.session_ids,
+        unpaid_cents=history.unpaid_cents,
+        audit_id=row.id,
+    )
+
+
+@router.post(
+    "/disputes/{plate}/resolve",
+    response_model=ResolveOut,
+    responses={409: {"model": ErrorOut, "description": "no_dispute"}},
+)
+def resolve(
+    plate: str,
+    body: ResolveIn,
+    supervisor: SupervisorDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> ResolveOut:
+    """Upheld: the disputed sessions are waived. Rejected: they owe again (entry active)."""
+    normalized = normalize_plate(plate)
+    ids, entry, row = resolve_dispute(
+        session,
+        plate=normalized,
+        decision=body.decision,
+        reason=body.reason,
+        supervisor=supervisor,
+        settings=settings,
+    )
+    session.commit()
+    return ResolveOut(
+        plate=normalized,
+        decision=body.decision,
+        session_ids=ids,
+        entry=None if entry is None else EntryOut.model_validate(entry.entry),
+        audit_id=row.id,
+    )

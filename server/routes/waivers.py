@@ -1,0 +1,133 @@
+"""Waiver requests: booths ask (``/waiver-requests``), supervisors decide."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy.exc import IntegrityError
+
+from server import waivers
+from server.decisions import decide_waiver
+from server.deps import BoothDep, SessionDep, SettingsDep, SupervisorDep
+from server.plates import normalize_plate
+from server.routes.common import BOOTH_ONLY, SUPERVISOR_RESPONSES, Limit, Offset
+from server.schemas import (
+    ErrorOut,
+    WaiverDecisionIn,
+    WaiverRequestIn,
+    WaiverRequestOut,
+    WaiverRequestsPage,
+    WaiverStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+booth_router = APIRouter(tags=["waivers"], responses=BOOTH_ONLY)
+supervisor_router = APIRouter(
+    prefix="/supervisor", tags=["supervisor"], responses=SUPERVISOR_RESPONSES
+)
+
+MAX_ATTEMPTS = 3
+UNKNOWN = {404: {"model": ErrorOut, "description": "unknown_waiver_request"}}
+
+
+@booth_router.post(
+    "/waiver-requests",
+    response_model=WaiverRequestOut,
+    responses={
+        422: {
+            "model": ErrorOut,
+            "description": "unknown_sessions, idempotency_key_reused (or a validation error)",
+        }
+    },
+)
+def post_waiver_request(
+    body: WaiverRequestIn, booth: BoothDep, session: SessionDep
+) -> WaiverRequestOut:
+    """Ask a supervisor to waive sessions; answers ``pending``.
+
+    Idempotent by ``request_id``: a replay answers 200 with the request's current state;
+    the same id with a different body is 422 ``idempotency_key_reused``.
+    """
+    request_json = body.model_dump(mode="json")
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        row = waivers.existing_or_none(session, body=body, request_json=request_json)
+        if row is not None:
+            return waivers.waiver_out(row)
+        row = waivers.create_request(session, body=body, booth=booth, request_json=request_json)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            logger.info("waiver request conflict on attempt %d; retrying", attempt)
+            if attempt == MAX_ATTEMPTS:
+                raise
+            continue
+        logger.info("waiver request %s from %s for %s", body.request_id, booth.id, body.plate)
+        return waivers.waiver_out(row)
+    raise AssertionError("unreachable")
+
+
+@booth_router.get(
+    "/waiver-requests/{request_id}", response_model=WaiverRequestOut, responses=UNKNOWN
+)
+def get_waiver_request(
+    request_id: uuid.UUID, booth: BoothDep, session: SessionDep
+) -> WaiverRequestOut:
+    """The request's status and the supervisor's decision; only the booth that asked sees it."""
+    row = waivers.find_request(session, request_id)
+    if row is None or row.booth_id != booth.id:
+        raise waivers.unknown_request(request_id)
+    return waivers.waiver_out(row)
+
+
+@supervisor_router.get("/waiver-requests", response_model=WaiverRequestsPage)
+def list_waiver_requests(
+    *,
+    _supervisor: SupervisorDep,
+    session: SessionDep,
+    status: Annotated[WaiverStatus | None, Query(description="default: all")] = None,
+    plate: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> WaiverRequestsPage:
+    """Waiver requests, oldest first (the queue order)."""
+    rows, total = waivers.page(
+        session,
+        state=status,
+        plate=normalize_plate(plate or "") or None,
+        limit=limit,
+        offset=offset,
+    )
+    return WaiverRequestsPage(
+        items=[waivers.waiver_out(row) for row in rows], total=total, limit=limit, offset=offset
+    )
+
+
+@supervisor_router.post(
+    "/waiver-requests/{request_id}/decide",
+    response_model=WaiverRequestOut,
+    responses={**UNKNOWN, 409: {"model": ErrorOut, "description": "already_decided"}},
+)
+def decide(
+    request_id: uuid.UUID,
+    body: WaiverDecisionIn,
+    supervisor: SupervisorDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> WaiverRequestOut:
+    """Approve (waive the sessions still open, entry removed or upserted) or refuse."""
+    row = decide_waiver(
+        session,
+        request_id=request_id,
+        approve=body.approve,
+        reason=body.reason,
+        supervisor=supervisor,
+        settings=settings,
+    )
+    session.commit()
+    logger.info("waiver request %s %s by %s", request_id, row.status, supervisor.username)
+    return waivers.waiver_out(row)

@@ -1,0 +1,114 @@
+"""Waiver requests from booths: create (idempotent by ``request_id``), find, list."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import HTTPException, status
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from server.models import Booth, WaiverRequest
+from server.schemas import WaiverRequestIn, WaiverRequestOut
+from server.settlement import api_error, lock_sessions
+
+
+def waiver_out(row: WaiverRequest) -> WaiverRequestOut:
+    """The API shape of a waiver request."""
+    return WaiverRequestOut(
+        request_id=row.request_id,
+        status=row.status,  # type: ignore[arg-type]
+        plate=row.plate,
+        session_ids=list(row.session_ids),
+        notice_id=row.notice_id,
+        reason=row.reason,
+        lane=row.lane,
+        attendant=row.attendant,
+        booth_id=row.booth_id,
+        created_at=row.created_at,
+        decided_at=row.decided_at,
+        decided_by=row.decided_by,
+        decision_reason=row.decision_reason,
+        waived_session_ids=list(row.waived_session_ids or []),
+    )
+
+
+def waiver_json(row: WaiverRequest) -> dict[str, Any]:
+    """The API shape of a waiver request as plain JSON data (for audit snapshots)."""
+    return waiver_out(row).model_dump(mode="json")
+
+
+def find_request(
+    session: Session, request_id: uuid.UUID, *, lock: bool = False
+) -> WaiverRequest | None:
+    """The waiver request ``request_id`` (locked until the transaction ends when ``lock``)."""
+    query = select(WaiverRequest).where(WaiverRequest.request_id == request_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalar(query)
+
+
+def unknown_request(request_id: uuid.UUID) -> HTTPException:
+    """404 ``unknown_waiver_request``."""
+    return api_error(
+        "unknown_waiver_request",
+        f"no waiver request {request_id}",
+        http_status=status.HTTP_404_NOT_FOUND,
+    )
+
+
+def existing_or_none(
+    session: Session, *, body: WaiverRequestIn, request_json: dict[str, Any]
+) -> WaiverRequest | None:
+    """The stored request for a replay; 422 ``idempotency_key_reused`` if its body differs."""
+    row = find_request(session, body.request_id)
+    if row is not None and row.request != request_json:
+        raise api_error(
+            "idempotency_key_reused",
+            "this request_id was already used for a different waiver request",
+        )
+    return row
+
+
+def create_request(
+    session: Session, *, body: WaiverRequestIn, booth: Booth, request_json: dict[str, Any]
+) -> WaiverRequest:
+    """A new pending request; 422 ``unknown_sessions`` for sessions not of this plate."""
+    lock_sessions(session, plate=body.plate, session_ids=body.session_ids)
+    row = WaiverRequest(
+        request_id=body.request_id,
+        booth_id=booth.id,
+        notice_id=body.notice_id,
+        plate=body.plate,
+        session_ids=list(body.session_ids),
+        reason=body.reason,
+        lane=body.lane,
+        attendant=body.attendant,
+        request=request_json,
+        status="pending",
+        waived_session_ids=[],
+    )
+    session.add(row)
+    return row
+
+
+def page(
+    session: Session,
+    *,
+    state: str | None,
+    plate: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[WaiverRequest], int]:
+    """Waiver requests oldest first (the queue order) and their total count."""
+    query = select(WaiverRequest)
+    count = select(func.count(WaiverRequest.id))
+    if state:
+        query = query.where(WaiverRequest.status == state)
+        count = count.where(WaiverRequest.status == state)
+    if plate:
+        query = query.where(WaiverRequest.plate == plate)
+        count = count.where(WaiverRequest.plate == plate)
+    rows = session.scalars(query.order_by(WaiverRequest.id).limit(limit).offset(offset))
+    return list(rows), int(session.scalar(count) or 0)
