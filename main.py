@@ -170,21 +170,29 @@ def run_booth(config_path: Path) -> int:
     try:
         config = load_config(config_path)
     except ConfigError as error:
-        print(error, file=sys.stderr)
-        print(
-            "Fix the file (see config.example.toml), or try the demo: python main.py --demo",
-            file=sys.stderr,
+        return refuse_to_start(
+            f"{error}\n\nFix the file (see config.example.toml beside it), "
+            "or try the demo: python main.py --demo"
         )
-        return 1
     if config.booth.token is None:
-        print(
-            "The booth has no server token: set RECOUP_BOOTH__TOKEN in its environment.",
-            file=sys.stderr,
+        return refuse_to_start(
+            "The booth has no server token: enter it in the settings, or set "
+            "RECOUP_BOOTH__TOKEN in the environment of the booth's account."
         )
-        return 1
     log_file = log_to_rotating_file(Path(config.data_dir) / "logs", level=config.log_level)
     app = create_application(sys.argv[:1])
     return run(app, BoothApp(app, config, config_path=config_path, log_file=log_file))
+
+
+def refuse_to_start(message: str) -> int:
+    """Say why the booth cannot start, on the console and, for the installed app (which
+    has no console window), in a message box; returns the exit code 1."""
+    print(message, file=sys.stderr)
+    if getattr(sys, "frozen", False):
+        from ui.app import show_startup_problem
+
+        show_startup_problem(message)
+    return 1
 
 
 def run_hash_pin() -> int:

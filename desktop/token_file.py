@@ -2,9 +2,12 @@
 
 The token is a secret, so it never goes into the config file. When the environment
 variable ``RECOUP_BOOTH__TOKEN`` is not set, :func:`desktop.config.load_config` reads it
-from ``<data_dir>/booth.token`` instead. The file is readable by its owner only (mode 0600
-on POSIX; on Windows the per-user data folder already belongs to the booth's account).
-Nothing here logs or quotes the token.
+from ``<data_dir>/booth.token`` instead. On POSIX the file is readable by its owner only
+(mode 0600). On Windows the installed app keeps its data in ``%ProgramData%\\Recoup``,
+which the installer opens to the booth's local users (they write the database), so any
+local account can read the token there: the operator's guide says so, and an environment
+variable set for the booth's account is the stricter choice. Nothing here logs or quotes
+the token.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from desktop.synthetic import compose_scene, degrade, render_plate  # noqa: E402
+from desktop.synthetic import compose_scene, degrade, render_plate
 
 TEXT = "RCP7284"
 REGION = "us"

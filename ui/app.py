@@ -9,10 +9,11 @@ database and the outbox carry over, so nothing is lost in the switch.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThreadPool
+from PySide6.QtCore import QObject, Qt, QThreadPool
 from PySide6.QtGui import QCloseEvent, QFontDatabase, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -56,6 +57,16 @@ def create_application(argv: list[str]) -> QApplication:
     if style.is_file():
         app.setStyleSheet(style.read_text(encoding="utf-8"))
     return app
+
+
+def show_startup_problem(message: str) -> None:
+    """A blocking message box for a booth that cannot start (no console to read)."""
+    app = create_application(sys.argv[:1])
+    box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME, message)
+    box.setObjectName("startupProblem")
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.exec()
+    app.processEvents()
 
 
 class BoothSession(QObject):

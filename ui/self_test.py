@@ -7,7 +7,9 @@ reported as a failed check naming it instead of a traceback. Set ``QT_QPA_PLATFO
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from desktop.resources import resource_path
@@ -37,13 +39,24 @@ class QtChecks:
         raise RuntimeError("skipped: Qt did not start")
 
     def check_application(self) -> str:
-        """Create the booth's QApplication (every screen module imported on the way)."""
-        from PySide6.QtCore import qVersion
+        """Create the booth's QApplication (every screen module imported on the way).
+
+        On Windows the native platform plugin is loaded too (not started), so a Qt
+        library it needs that is missing from the bundle fails here, not at the booth.
+        """
+        from PySide6.QtCore import QLibraryInfo, QPluginLoader, qVersion
 
         from ui.app import create_application
 
         self.app = create_application(["recoup-self-test"])
-        return f"Qt {qVersion()}, platform plugin {self.app.platformName()}"
+        detail = f"Qt {qVersion()}, platform plugin {self.app.platformName()}"
+        if sys.platform == "win32":
+            plugins = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath))
+            loader = QPluginLoader(str(plugins / "platforms" / "qwindows.dll"))
+            if not loader.load():
+                raise RuntimeError(f"native platform plugin: {loader.errorString()}")
+            detail += ", qwindows loads"
+        return detail
 
     def check_style_sheet(self) -> str:
         """The style sheet is loaded and paints a widget with its colours."""

@@ -74,3 +74,24 @@ def test_saving_chinese_in_settings_rebuilds_the_screen_in_chinese(demo_app: Boo
     assert "输入车牌  [F2]" in labels  # the key stays readable in Chinese
     demo_app.apply(demo_app.config.model_copy(update={"display": first.config.display}))
     assert demo_app.session.window.findChild(QLabel, "readsTitle").text() == "Recent reads"
+
+
+def test_a_booth_that_cannot_start_says_why_in_a_window(qtbot):
+    """The installed app has no console: the reason must reach the screen."""
+    from PySide6.QtCore import QTimer
+
+    from ui.app import show_startup_problem
+
+    seen: list[str] = []
+
+    def read_and_close() -> None:
+        box = QApplication.activeModalWidget()
+        if box is None:
+            QTimer.singleShot(20, read_and_close)
+            return
+        seen.append(box.text())
+        box.accept()
+
+    QTimer.singleShot(0, read_and_close)
+    show_startup_problem("booth.toml: server.url: unknown key")
+    assert seen == ["booth.toml: server.url: unknown key"]
