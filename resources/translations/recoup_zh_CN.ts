@@ -787,12 +787,10 @@ The details are in the log file:
         <source>Unpaid parking: {plate}</source>
         <translation>停车欠费：{plate}</translation>
     </message>
-    <message numerus="yes">
+    <message>
         <location line="+67"/>
-        <source>%n more notice(s) waiting after this one.</source>
-        <translation>
-            <numerusform>之后还有 %n 条欠费提示等待处理。</numerusform>
-        </translation>
+        <source>Notices waiting after this one: {count}</source>
+        <translation>之后等待处理的欠费提示：{count} 条</translation>
     </message>
     <message>
         <location line="+254"/>

@@ -31,7 +31,7 @@ def test_two_notices_queue_and_the_second_follows_the_first(bridge: BoothBridge,
     shown = presenter.current
     assert shown is not None and shown.notice == first and shown.isVisible()
     assert shown.waiting.isVisible()
-    assert "1 more notice" in shown.waiting.text()
+    assert shown.waiting.text() == "Notices waiting after this one: 1"
     assert sound.played == 1
 
     shown.abandon()

@@ -152,7 +152,7 @@ class NoticeDialog(QDialog):
         if count <= 0:
             self.waiting.hide()
             return
-        self.waiting.setText(self.tr("%n more notice(s) waiting after this one.", "", count))
+        self.waiting.setText(self.tr("Notices waiting after this one: {count}").format(count=count))
         self.waiting.show()
 
     @property
