@@ -274,6 +274,13 @@ class SupervisorSettings(_Section):
         description="Hash of the supervisor PIN (make one with: python main.py hash-pin). "
         "Without it, settings and unpaid exits under must_pay cannot be unlocked.",
     )
+    offline_hours: float = Field(
+        default=12,
+        gt=0,
+        le=24 * 30,
+        description="How many hours after a supervisor's last online login the booth accepts "
+        "that supervisor's PIN for an offline login (when the server cannot be reached).",
+    )
 
 
 class DisplaySettings(_Section):

@@ -21,17 +21,24 @@ from desktop.booth import BoothService
 from desktop.config import BoothConfig
 from desktop.lanes import LanePipeline
 from desktop.resources import resource_path
+from desktop.supervisor_client import SupervisorClient
+from desktop.supervisor_client import client_from_config as supervisor_client_from_config
 from desktop.supervisor_pin import verify_pin
+from desktop.supervisor_session import SupervisorSessionCache
 from ui.background import run_in_background
 from ui.bridge import BoothBridge
 from ui.crash import CrashReporter
+from ui.gc_guard import GuiThreadGarbageCollector
 from ui.i18n import install_translator
 from ui.main_window import MainWindow
 from ui.manual_entry import ManualEntryDialog
 from ui.notice_presenter import NoticePresenter
 from ui.pin_dialog import ask_supervisor_pin
 from ui.settings import SettingsDialog
+from ui.shift_report import ShiftReportDialog
 from ui.sound import AlertSound
+from ui.supervisor.login_dialog import SupervisorLoginDialog
+from ui.supervisor.review_window import ReviewWindow
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +110,8 @@ class BoothSession(QObject):
         )
         self.window.notice_requested.connect(self.presenter.present)
         self.window.manual_entry_requested.connect(self.enter_plate)
+        self.window.shift_report_requested.connect(self.open_shift_report)
+        self.window.supervisor_requested.connect(self.open_supervisor)
         self._confirm_close = confirm_close
         self._stopped = False
 
@@ -147,6 +156,49 @@ class BoothSession(QObject):
             except ValueError as error:
                 QMessageBox.information(self.window, self.tr("Enter plate"), str(error))
 
+    def open_shift_report(self) -> ShiftReportDialog:
+        """F11: this attendant's shift report for today (figures from the booth's store)."""
+        dialog = ShiftReportDialog(
+            self.booth.store,
+            self.config.booth.attendant,
+            self.window,
+            booth_id=self.booth.booth_id,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def open_supervisor(self) -> SupervisorLoginDialog:
+        """F10: log a supervisor in; online, the review window opens."""
+        dialog = SupervisorLoginDialog(
+            lambda: supervisor_client_from_config(self.config.server),
+            SupervisorSessionCache(self.config.data_dir),
+            self.window,
+            offline_hours=self.config.supervisor.offline_hours,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._supervisor_logged_in(dialog.client))
+        dialog.open()
+        return dialog
+
+    def _supervisor_logged_in(self, client: SupervisorClient | None) -> ReviewWindow | None:
+        if client is None or not client.logged_in:
+            QMessageBox.information(
+                self.window,
+                self.tr("Supervisor"),
+                self.tr("Logged in offline: the review needs the server; try again when online."),
+            )
+            return None
+        review = ReviewWindow(client, self.window)
+        review.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        review.closed.connect(
+            lambda: run_in_background(
+                client.logout, lambda _r: client.close(), lambda _e: client.close()
+            )
+        )
+        review.show()
+        return review
+
     def stop(self) -> None:
         """Stop recognition, cameras, sync and close the window (idempotent)."""
         if self._stopped:
@@ -179,6 +231,7 @@ class BoothApp(QObject):
         self.title = title
         self.confirm_close = confirm_close
         self.crashes = CrashReporter(log_file, self)
+        self.garbage = GuiThreadGarbageCollector(self)
         self.sound = AlertSound(enabled=config.display.sound)
         self.session: BoothSession | None = None
         self._translator = install_translator(app, config.display.language)
@@ -267,6 +320,7 @@ class BoothApp(QObject):
             session.window.removeEventFilter(self)
             session.stop()
         self.crashes.uninstall()
+        self.garbage.stop()
 
 
 def run(app: QApplication, booth_app: BoothApp) -> int:

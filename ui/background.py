@@ -56,8 +56,15 @@ def run_in_background(
     Call this from the GUI thread. With ``owner``, nothing is delivered once the owner
     has been destroyed (a dialog closed while the call was in flight).
     """
-    relay = _Relay(owner)
+    # The relay has no Qt parent: were it the owner's child, a result handler that closes
+    # the owner would delete the relay in the middle of its own signal (a crash in Qt).
+    relay = _Relay()
     _relays.add(relay)
+    owner_gone = False
+
+    def forget_owner() -> None:
+        nonlocal owner_gone
+        owner_gone = True
 
     def done() -> None:
         _relays.discard(relay)
@@ -65,10 +72,13 @@ def run_in_background(
 
     def deliver(result: object) -> None:
         done()
-        on_result(result)
+        if not owner_gone:
+            on_result(result)
 
     def fail(exc: object) -> None:
         done()
+        if owner_gone:
+            return
         if on_error is None:
             log.error("background call failed", exc_info=exc)  # type: ignore[arg-type]
         else:
@@ -77,5 +87,5 @@ def run_in_background(
     relay.succeeded.connect(deliver)
     relay.failed.connect(fail)
     if owner is not None:
-        relay.destroyed.connect(lambda: _relays.discard(relay))
+        owner.destroyed.connect(forget_owner)
     QThreadPool.globalInstance().start(_Call(fn, relay))

@@ -57,16 +57,19 @@ class MainWindow(QMainWindow):
 
     Signals: ``notice_requested(RecoveryNotice)`` for every notice the bridge raises and
     for a re-opened row of the reads list; ``manual_entry_requested()`` (F2);
-    ``settings_requested()`` (F9). "Sync now" (F5) runs a sync round off the GUI thread.
+    ``settings_requested()`` (F9); ``supervisor_requested()`` (F10);
+    ``shift_report_requested()`` (F11). "Sync now" (F5) runs a sync round off the GUI thread.
     Object names: ``mainWindow``, ``mainToolBar``, ``mainSplitter``, ``laneGrid``,
     ``noCameraHint``, plus those of :class:`LaneView`, :class:`ReadsList` and
     :class:`BoothStatusBar`; actions ``enterPlateAction``, ``syncNowAction``,
-    ``settingsAction``.
+    ``settingsAction``, ``supervisorAction``, ``shiftReportAction``.
     """
 
     notice_requested = Signal(object)
     manual_entry_requested = Signal()
     settings_requested = Signal()
+    shift_report_requested = Signal()
+    supervisor_requested = Signal()
 
     def __init__(
         self,
@@ -114,7 +117,19 @@ class MainWindow(QMainWindow):
         self.settings_action = self._action(
             "settingsAction", self.tr("Settings"), "F9", self.settings_requested.emit
         )
-        actions = (self.enter_plate_action, self.sync_now_action, self.settings_action)
+        self.supervisor_action = self._action(
+            "supervisorAction", self.tr("Supervisor"), "F10", self.supervisor_requested.emit
+        )
+        self.shift_report_action = self._action(
+            "shiftReportAction", self.tr("Shift report"), "F11", self.shift_report_requested.emit
+        )
+        actions = (
+            self.enter_plate_action,
+            self.sync_now_action,
+            self.settings_action,
+            self.supervisor_action,
+            self.shift_report_action,
+        )
 
         toolbar = QToolBar(self.tr("Actions"), self)
         toolbar.setObjectName("mainToolBar")

@@ -10,12 +10,13 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Connection, Engine, and_, bindparam, select
+from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select
 from sqlalchemy.dialects.sqlite import insert
 
 from desktop.domain import Outcome, OutcomeKind, PaymentMethod, UnpaidSession
@@ -230,6 +231,31 @@ class Records:
         with self._units.write() as session:
             return _enqueue_read(session.connection(), body, self._clock())
 
+    # -- read-only queries for the shift report ---------------------------------------
+
+    def outcome_totals_between(
+        self, start: datetime, end: datetime, attendant: str | None = None
+    ) -> list[OutcomeTotal]:
+        """Outcomes recorded in ``[start, end]`` (by ``attendant`` when given), summed
+        per kind, payment method and currency."""
+        return _outcome_totals_between(self._engine, start, end, attendant)
+
+    def notices_between(
+        self, start: datetime, end: datetime, attendant: str | None = None
+    ) -> dict[str, int]:
+        """Notices raised in ``[start, end]`` per currency (see :func:`_notices_between`)."""
+        return _notices_between(self._engine, start, end, attendant)
+
+    def attendants_between(self, start: datetime, end: datetime) -> list[str]:
+        """Attendants who recorded an outcome in ``[start, end]``, sorted."""
+        return _attendants_between(self._engine, start, end)
+
+    def first_activity_between(
+        self, start: datetime, end: datetime, attendant: str
+    ) -> datetime | None:
+        """When ``attendant``'s first outcome in ``[start, end]`` began (its notice)."""
+        return _first_activity_between(self._engine, start, end, attendant)
+
 
 def _enqueue_read(connection: Connection, body: dict[str, Any], now: datetime) -> bool:
     return enqueue(connection, kind=OUTBOX_READ, key=str(body["read_id"]), payload=body, now=now)
@@ -268,3 +294,118 @@ def _outcome_from_row(row: Mapping[str, Any]) -> Outcome:
         recorded_at=from_db_time(row["recorded_at"]),
         created=False,
     )
+
+
+# -- shift report queries (read-only) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutcomeTotal:
+    """Outcomes of one kind, method and currency in a time window, summed.
+
+    ``amount_cents`` is what the outcomes recorded (collected money for ``paid``; zero
+    otherwise); ``owed_cents`` is what their notices asked for (the amount waived,
+    disputed or left unpaid).
+    """
+
+    kind: OutcomeKind
+    method: PaymentMethod | None
+    currency: str
+    count: int
+    amount_cents: int
+    owed_cents: int
+
+
+def _window(column: Any, start: datetime, end: datetime) -> Any:
+    return and_(column >= to_db_time(start), column <= to_db_time(end))
+
+
+def _outcome_filter(start: datetime, end: datetime, attendant: str | None) -> list[Any]:
+    conditions = [_window(_outcomes.c.recorded_at, start, end)]
+    if attendant is not None:
+        conditions.append(_outcomes.c.attendant == attendant)
+    return conditions
+
+
+def _outcome_totals_between(
+    engine: Engine, start: datetime, end: datetime, attendant: str | None = None
+) -> list[OutcomeTotal]:
+    """Outcomes recorded in ``[start, end]`` (by ``attendant`` when given), grouped."""
+    statement = (
+        select(
+            _outcomes.c.kind,
+            _outcomes.c.method,
+            _notices.c.currency,
+            func.count().label("count"),
+            func.coalesce(func.sum(_outcomes.c.amount_cents), 0).label("amount_cents"),
+            func.coalesce(func.sum(_notices.c.unpaid_cents), 0).label("owed_cents"),
+        )
+        .select_from(_outcomes)
+        .join(_notices, _notices.c.notice_id == _outcomes.c.notice_id)
+        .where(*_outcome_filter(start, end, attendant))
+        .group_by(_outcomes.c.kind, _outcomes.c.method, _notices.c.currency)
+        .order_by(_outcomes.c.kind, _outcomes.c.method, _notices.c.currency)
+    )
+    with engine.connect() as connection:
+        return [
+            OutcomeTotal(
+                kind=OutcomeKind(row.kind),
+                method=None if row.method is None else PaymentMethod(row.method),
+                currency=row.currency,
+                count=row.count,
+                amount_cents=row.amount_cents,
+                owed_cents=row.owed_cents,
+            )
+            for row in connection.execute(statement)
+        ]
+
+
+def _notices_between(
+    engine: Engine, start: datetime, end: datetime, attendant: str | None = None
+) -> dict[str, int]:
+    """Notices raised in ``[start, end]``, counted per currency.
+
+    Notices carry no attendant: with ``attendant``, a notice counts when that attendant
+    recorded its outcome or when it has no outcome yet (raised on their watch).
+    """
+    conditions = [_window(_notices.c.created_at, start, end)]
+    if attendant is not None:
+        conditions.append(or_(_outcomes.c.outcome_id.is_(None), _outcomes.c.attendant == attendant))
+    statement = (
+        select(_notices.c.currency, func.count().label("count"))
+        .select_from(_notices)
+        .outerjoin(_outcomes, _outcomes.c.notice_id == _notices.c.notice_id)
+        .where(*conditions)
+        .group_by(_notices.c.currency)
+    )
+    with engine.connect() as connection:
+        return {row.currency: row.count for row in connection.execute(statement)}
+
+
+def _attendants_between(engine: Engine, start: datetime, end: datetime) -> list[str]:
+    """Attendants who recorded an outcome in ``[start, end]``, sorted."""
+    statement = (
+        select(_outcomes.c.attendant)
+        .where(_window(_outcomes.c.recorded_at, start, end))
+        .distinct()
+        .order_by(_outcomes.c.attendant)
+    )
+    with engine.connect() as connection:
+        return list(connection.execute(statement).scalars())
+
+
+def _first_activity_between(
+    engine: Engine, start: datetime, end: datetime, attendant: str
+) -> datetime | None:
+    """When ``attendant``'s first outcome in ``[start, end]`` began: the earlier of its
+    notice and its recording, never before ``start`` (None: no outcome)."""
+    began = func.min(_notices.c.created_at, _outcomes.c.recorded_at)
+    statement = (
+        select(func.min(began))
+        .select_from(_outcomes)
+        .join(_notices, _notices.c.notice_id == _outcomes.c.notice_id)
+        .where(*_outcome_filter(start, end, attendant))
+    )
+    with engine.connect() as connection:
+        first = connection.execute(statement).scalar()
+    return None if first is None else max(start, from_db_time(first))

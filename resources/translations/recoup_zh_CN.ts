@@ -164,7 +164,7 @@
 <context>
     <name>BoothApp</name>
     <message>
-        <location filename="../../ui/app.py" line="+201"/>
+        <location filename="../../ui/app.py" line="+263"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
@@ -192,7 +192,7 @@
 <context>
     <name>BoothSession</name>
     <message>
-        <location line="-136"/>
+        <location line="-179"/>
         <source>Plate recognition is running.</source>
         <translation>车牌识别正在运行。</translation>
     </message>
@@ -214,6 +214,16 @@ Type plates with F2 meanwhile, and ask IT to check the OCR engine setting.</sour
         <location line="+16"/>
         <source>Enter plate</source>
         <translation>输入车牌</translation>
+    </message>
+    <message>
+        <location line="+31"/>
+        <source>Supervisor</source>
+        <translation>主管</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Logged in offline: the review needs the server; try again when online.</source>
+        <translation>已离线登录：审核需要连接服务器，请在线时再试。</translation>
     </message>
 </context>
 <context>
@@ -677,7 +687,7 @@ The details are in the log file:
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../ui/main_window.py" line="+84"/>
+        <location filename="../../ui/main_window.py" line="+87"/>
         <source>Recoup</source>
         <translation>Recoup</translation>
     </message>
@@ -697,7 +707,17 @@ The details are in the log file:
         <translation>设置</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+3"/>
+        <source>Supervisor</source>
+        <translation>主管</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Shift report</source>
+        <translation>班次报表</translation>
+    </message>
+    <message>
+        <location line="+10"/>
         <source>Actions</source>
         <translation>操作</translation>
     </message>
@@ -1200,6 +1220,321 @@ The details are in the log file:
     </message>
 </context>
 <context>
+    <name>ReviewWindow</name>
+    <message>
+        <location filename="../../ui/supervisor/review_window.py" line="+92"/>
+        <source>Supervisor review</source>
+        <extracomment>(status sent to the server, or None for &quot;listed now&quot;); labels are translated in the widget.</extracomment>
+        <translation>主管审核</translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>Listed now (active and disputed)</source>
+        <translation>当前在列（有效及有异议）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+197"/>
+        <source>Active</source>
+        <translation>有效</translation>
+    </message>
+    <message>
+        <location line="-196"/>
+        <location line="+197"/>
+        <location line="+99"/>
+        <source>Disputed</source>
+        <translation>有异议</translation>
+    </message>
+    <message>
+        <location line="-295"/>
+        <location line="+197"/>
+        <location line="+99"/>
+        <source>Waived</source>
+        <translation>已减免</translation>
+    </message>
+    <message>
+        <location line="-295"/>
+        <location line="+197"/>
+        <source>Cleared</source>
+        <translation>已清除</translation>
+    </message>
+    <message>
+        <location line="-192"/>
+        <source>Search plate (look-alikes match)</source>
+        <translation>搜索车牌（相似字符也会匹配）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Export CSV</source>
+        <translation>导出 CSV</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Plate</source>
+        <translation>车牌</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+29"/>
+        <location line="+24"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="-52"/>
+        <location line="+36"/>
+        <source>Amount</source>
+        <translation>金额</translation>
+    </message>
+    <message>
+        <location line="-35"/>
+        <source>Sessions</source>
+        <translation>停车记录</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Lots</source>
+        <translation>停车场</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Last seen</source>
+        <translation>最近出现</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <location line="+219"/>
+        <source>Select a vehicle to see its file.</source>
+        <translation>选择一辆车查看其档案。</translation>
+    </message>
+    <message>
+        <location line="-215"/>
+        <source>Session</source>
+        <translation>停车记录</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Lot</source>
+        <translation>停车场</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Entered</source>
+        <translation>入场</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Exited</source>
+        <translation>出场</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Fee</source>
+        <translation>费用</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+250"/>
+        <source>Unpaid</source>
+        <translation>未付</translation>
+    </message>
+    <message>
+        <location line="-244"/>
+        <source>Recorded</source>
+        <translation>记录时间</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Outcome</source>
+        <translation>处理结果</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Method</source>
+        <translation>方式</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Lane</source>
+        <translation>车道</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Attendant</source>
+        <translation>收费员</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Dismiss (false positive)...</source>
+        <translation>撤销（误报）…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Resolve dispute...</source>
+        <translation>处理异议…</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Parking sessions</source>
+        <translation>停车记录</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Outcomes</source>
+        <translation>处理结果</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Flagged vehicles</source>
+        <translation>标记车辆</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Waiver requests</source>
+        <translation>减免申请</translation>
+    </message>
+    <message>
+        <location line="+39"/>
+        <source>Loading flagged vehicles...</source>
+        <translation>正在加载标记车辆…</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>{count} flagged vehicles.</source>
+        <translation>共 {count} 辆标记车辆。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Showing {count} of {total} flagged vehicles.</source>
+        <translation>显示 {total} 辆标记车辆中的 {count} 辆。</translation>
+    </message>
+    <message>
+        <location line="+75"/>
+        <source>Loading the file of {plate}...</source>
+        <translation>正在加载 {plate} 的档案…</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The file of {plate} could not be loaded.</source>
+        <translation>无法加载 {plate} 的档案。</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>{plate}: owes {amount}, {sessions} sessions, {outcomes} outcomes</source>
+        <translation>{plate}：欠费 {amount}，{sessions} 条停车记录，{outcomes} 条处理结果</translation>
+    </message>
+    <message>
+        <location line="+38"/>
+        <source>Paid</source>
+        <translation>已付</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>Dismiss {plate} as a false positive</source>
+        <translation>将 {plate} 作为误报撤销</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>A reason is required; nothing was dismissed.</source>
+        <translation>必须填写原因；未撤销任何内容。</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Upheld (waive the disputed sessions)</source>
+        <translation>异议成立（减免有异议的停车记录）</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Rejected (owes)</source>
+        <translation>异议驳回（仍欠费）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Resolve dispute</source>
+        <translation>处理异议</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Decision for {plate}</source>
+        <translation>{plate} 的处理决定</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Resolve the dispute of {plate}</source>
+        <translation>处理 {plate} 的异议</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>A reason is required; the dispute stays open.</source>
+        <translation>必须填写原因；异议仍未处理。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Reason (kept in the audit log)</source>
+        <translation>原因（记入审计日志）</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Sending the decision...</source>
+        <translation>正在提交决定…</translation>
+    </message>
+    <message>
+        <location line="-195"/>
+        <source>Decision recorded.</source>
+        <translation>决定已记录。</translation>
+    </message>
+    <message>
+        <location line="+208"/>
+        <source>The server refused: {message}</source>
+        <translation>服务器拒绝：{message}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>You are not logged in; close this window and log in again.</source>
+        <translation>您尚未登录；请关闭此窗口并重新登录。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The server cannot be reached; try again.</source>
+        <translation>无法连接服务器，请重试。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Something went wrong; see the log.</source>
+        <translation>出现问题，请查看日志。</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Export flagged vehicles</source>
+        <translation>导出标记车辆</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>CSV (*.csv)</source>
+        <translation>CSV 文件 (*.csv)</translation>
+    </message>
+    <message>
+        <location line="+37"/>
+        <source>The CSV file could not be written: {error}</source>
+        <translation>无法写入 CSV 文件：{error}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Exported {count} rows to {path}.</source>
+        <translation>已导出 {count} 行到 {path}。</translation>
+    </message>
+</context>
+<context>
     <name>ServerPage</name>
     <message>
         <location filename="../../ui/settings/server_page.py" line="+46"/>
@@ -1347,6 +1682,252 @@ The details are in the log file:
     </message>
 </context>
 <context>
+    <name>ShiftReportDialog</name>
+    <message>
+        <location filename="../../ui/shift_report.py" line="+68"/>
+        <location line="+264"/>
+        <source>Shift report</source>
+        <translation>班次报表</translation>
+    </message>
+    <message>
+        <location line="-248"/>
+        <location line="+204"/>
+        <source>Attendant</source>
+        <translation>收费员</translation>
+    </message>
+    <message>
+        <location line="-202"/>
+        <source>Day</source>
+        <translation>日期</translation>
+    </message>
+    <message>
+        <location line="+39"/>
+        <location line="+176"/>
+        <source>Item</source>
+        <translation>项目</translation>
+    </message>
+    <message>
+        <location line="-176"/>
+        <location line="+177"/>
+        <source>Count</source>
+        <translation>数量</translation>
+    </message>
+    <message>
+        <location line="-177"/>
+        <location line="+178"/>
+        <source>Amount</source>
+        <translation>金额</translation>
+    </message>
+    <message>
+        <location line="-163"/>
+        <source>Save PDF… [Ctrl+S]</source>
+        <translation>保存 PDF… [Ctrl+S]</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Close [Esc]</source>
+        <translation>关闭 [Esc]</translation>
+    </message>
+    <message>
+        <location line="+28"/>
+        <source>Adding up the shift…</source>
+        <translation>正在汇总本班次…</translation>
+    </message>
+    <message>
+        <location line="+45"/>
+        <source>The shift report could not be read: {error}</source>
+        <translation>无法读取班次报表：{error}</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Booth {booth} · {attendant} · {start} – {end}</source>
+        <translation>岗亭 {booth} · {attendant} · {start} – {end}</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Notices raised</source>
+        <translation>发出的欠费提示</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Paid</source>
+        <translation>已付</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Disputed</source>
+        <translation>有异议</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Waived</source>
+        <translation>已减免</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Left unpaid</source>
+        <translation>未付放行</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Collected by cash</source>
+        <translation>现金收款</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Collected by card</source>
+        <translation>刷卡收款</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Collected by QR</source>
+        <translation>二维码收款</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Total collected</source>
+        <translation>收款合计</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Save shift report</source>
+        <translation>保存班次报表</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>PDF files (*.pdf)</source>
+        <translation>PDF 文件 (*.pdf)</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Could not save the PDF: {error}</source>
+        <translation>无法保存 PDF：{error}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Saved {path}</source>
+        <translation>已保存 {path}</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Booth</source>
+        <translation>岗亭</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Shift start</source>
+        <translation>班次开始</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Shift end</source>
+        <translation>班次结束</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Printed</source>
+        <translation>打印时间</translation>
+    </message>
+</context>
+<context>
+    <name>SupervisorLoginDialog</name>
+    <message>
+        <location filename="../../ui/supervisor/login_dialog.py" line="+56"/>
+        <source>Supervisor login</source>
+        <translation>主管登录</translation>
+    </message>
+    <message>
+        <location line="+28"/>
+        <source>Log in</source>
+        <translation>登录</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>supervisor PIN</source>
+        <translation>主管 PIN</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Log in offline with PIN</source>
+        <translation>使用 PIN 离线登录</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Username</source>
+        <translation>用户名</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>Type your username and password.</source>
+        <translation>请输入用户名和密码。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>The server address in the settings is not usable.</source>
+        <translation>设置中的服务器地址不可用。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Checking with the server...</source>
+        <translation>正在向服务器核验…</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>The login failed unexpectedly; see the log.</source>
+        <translation>登录意外失败，请查看日志。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>The server cannot be reached. You can log in offline with your PIN (valid up to {hours} hours after your last online login).</source>
+        <translation>无法连接服务器。您可以使用 PIN 离线登录（上次在线登录后 {hours} 小时内有效）。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>The server cannot be reached, and this supervisor has not logged in online at this booth, so there is no offline login. Try again later.</source>
+        <translation>无法连接服务器，且该主管从未在本岗亭在线登录过，因此无法离线登录。请稍后再试。</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Type your username and PIN.</source>
+        <translation>请输入用户名和 PIN。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Checking the PIN...</source>
+        <translation>正在核验 PIN…</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>The PIN could not be checked; see the log.</source>
+        <translation>无法核验 PIN，请查看日志。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Your last online login is older than {hours} hours; an offline login is no longer allowed.</source>
+        <translation>您上次在线登录已超过 {hours} 小时，不能再离线登录。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Wrong PIN; try again.</source>
+        <translation>PIN 错误，请重试。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>This supervisor has no offline login at this booth.</source>
+        <translation>该主管在本岗亭没有离线登录资格。</translation>
+    </message>
+</context>
+<context>
     <name>SupervisorPinDialog</name>
     <message>
         <location filename="../../ui/pin_dialog.py" line="+14"/>
@@ -1367,6 +1948,99 @@ The details are in the log file:
         <location line="+4"/>
         <source>Cancel [Esc]</source>
         <translation>取消 [Esc]</translation>
+    </message>
+</context>
+<context>
+    <name>WaiverQueue</name>
+    <message>
+        <location filename="../../ui/supervisor/review_window.py" line="+35"/>
+        <source>Asked</source>
+        <translation>申请时间</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Plate</source>
+        <translation>车牌</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Sessions</source>
+        <translation>停车记录</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Lane</source>
+        <translation>车道</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Attendant</source>
+        <translation>收费员</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Approve...</source>
+        <translation>批准…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Refuse...</source>
+        <translation>拒绝…</translation>
+    </message>
+    <message>
+        <location line="+50"/>
+        <source>{count} waiver requests wait for a decision.</source>
+        <translation>{count} 条减免申请等待处理。</translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>Approve the waiver for {plate}</source>
+        <translation>批准 {plate} 的减免</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Refuse the waiver for {plate}</source>
+        <translation>拒绝 {plate} 的减免</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Reason (kept in the audit log)</source>
+        <translation>原因（记入审计日志）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>A reason is required; nothing was decided.</source>
+        <translation>必须填写原因；未作出任何决定。</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>The server refused: {message}</source>
+        <translation>服务器拒绝：{message}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>You are not logged in; close this window and log in again.</source>
+        <translation>您尚未登录；请关闭此窗口并重新登录。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The server cannot be reached; try again.</source>
+        <translation>无法连接服务器，请重试。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Something went wrong; see the log.</source>
+        <translation>出现问题，请查看日志。</translation>
     </message>
 </context>
 <context>

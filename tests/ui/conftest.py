@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,21 @@ from ui.bridge import BoothBridge
 
 DEMO_TOKENS = {"booth-a": "demo-booth-a-token", "booth-b": "demo-booth-b-token"}
 LANE = "Exit 1"
+
+
+@pytest.fixture(autouse=True)
+def garbage_on_the_gui_thread(qapp) -> Iterator[None]:
+    """Collect garbage only here, on the GUI thread, as the app does (see ui/gc_guard.py).
+
+    Left to Python, a worker thread (decisions, sync, capture) may run the collector and
+    destroy a Qt widget of an earlier test outside the GUI thread, which crashes Qt.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    yield
+    gc.collect()
+    if enabled:
+        gc.enable()
 
 
 @pytest.fixture

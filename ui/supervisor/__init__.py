@@ -1,0 +1,1 @@
+"""Supervisor mode at the booth: the login dialog and the review window."""
