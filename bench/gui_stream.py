@@ -36,6 +36,7 @@ from PySide6.QtCore import QEventLoop, QRect, Qt, QTimer
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QApplication
 
+from bench.lookup import cpu_model, percentile
 from desktop.booth import BoothService
 from desktop.capture import CaptureGroup, CaptureStats, LaneCapture
 from desktop.config import BoothConfig
@@ -53,23 +54,6 @@ PROBE_MS = 5
 WARM_UP_S = 2.0
 PLATES = ["ABC123", "KLM4455", "7XYZ042"]
 READS_MS: list[float] = []
-
-
-def cpu_model() -> str:
-    """The CPU model from /proc/cpuinfo, or what ``platform`` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """The value below which ``fraction`` of ``values`` lie (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def time_ms(fn: Callable[[], object], repeat: int = 30) -> float:

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PySide6.QtWidgets import QApplication, QWidget
 
-from bench.lookup import cpu_model
+from bench.lookup import cpu_model, percentile
 from desktop.booth import BoothService
 from desktop.config import BoothConfig
 from desktop.domain import PlateRead
@@ -60,12 +60,8 @@ def measure(
 
 
 def summary(times: list[float]) -> tuple[float, float, float]:
-    ordered = sorted(times)
-    return (
-        statistics.median(ordered),
-        ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))],
-        ordered[-1],
-    )
+    """Median, p90 and worst of ``times``."""
+    return statistics.median(times), percentile(times, 0.9), max(times)
 
 
 def main() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -17,7 +16,6 @@ from sqlalchemy import select
 
 from desktop.booth import BoothService
 from desktop.client import MalformedResponse, ServerClient, ServerRejected
-from desktop.config import BoothConfig
 from desktop.domain import OutcomeKind, PaymentIntentStatus, PaymentMethod, RecoveryNotice
 from server.cli import ServerThread
 from server.models import Payment
@@ -27,31 +25,6 @@ from tests.desktop.hostile_server import HostileServer, echo_json, json_answer
 LANE = "Exit 1"
 BANNER = "SANDBOX - no real money moves"
 INTENTS_PATH = "/api/v1/payment-intents"
-
-
-@pytest.fixture
-def reference_server(tmp_path: Path) -> Iterator[ServerThread]:
-    """The reference server with demo data on a free port of 127.0.0.1."""
-    with ServerThread(
-        database_url=f"sqlite:///{tmp_path / 'server.sqlite3'}", seed_demo=True
-    ) as server:
-        yield server
-    server.app.state.engine.dispose()
-
-
-@pytest.fixture
-def booth(reference_server: ServerThread, tmp_path: Path) -> Iterator[BoothService]:
-    """Booth-a's core against the reference server (sync thread not started)."""
-    config = BoothConfig(
-        server={"url": reference_server.url, "connect_timeout_s": 0.5, "read_timeout_s": 3.0},
-        booth={"id": "booth-a", "token": "demo-booth-a-token", "attendant": "alice"},
-        recovery={"history_deadline_s": 2.0, "notice_cooldown_s": 60},
-        sync={"interval_s": 3600},
-        data_dir=tmp_path / "booth",
-    )
-    service = BoothService.from_config(config)
-    yield service
-    service.stop()
 
 
 def _notice(booth: BoothService) -> RecoveryNotice:

@@ -6,44 +6,13 @@ report's figures are then read back from the booth's SQLite file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
-
-import pytest
 
 from desktop.booth import BoothService
-from desktop.config import BoothConfig
 from desktop.domain import OutcomeKind, PaymentMethod, RecoveryNotice, utc_now
 from desktop.shift_report import ShiftReport, attendants_between, reports_between
-from server.cli import ServerThread
 
 LANE = "Exit 1"
-
-
-@pytest.fixture
-def reference_server(tmp_path: Path) -> Iterator[ServerThread]:
-    """The reference server with demo data on a free port of 127.0.0.1."""
-    with ServerThread(
-        database_url=f"sqlite:///{tmp_path / 'server.sqlite3'}", seed_demo=True
-    ) as server:
-        yield server
-    server.app.state.engine.dispose()
-
-
-@pytest.fixture
-def booth(reference_server: ServerThread, tmp_path: Path) -> Iterator[BoothService]:
-    """Booth-a's core, attendant alice (sync thread not started)."""
-    config = BoothConfig(
-        server={"url": reference_server.url, "connect_timeout_s": 0.5, "read_timeout_s": 3.0},
-        booth={"id": "booth-a", "token": "demo-booth-a-token", "attendant": "alice"},
-        recovery={"history_deadline_s": 2.0, "notice_cooldown_s": 60},
-        sync={"interval_s": 3600},
-        data_dir=tmp_path / "booth",
-    )
-    service = BoothService.from_config(config)
-    yield service
-    service.stop()
 
 
 def _notice(booth: BoothService, plate: str, unpaid_cents: int) -> RecoveryNotice:

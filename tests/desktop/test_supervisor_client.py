@@ -15,17 +15,9 @@ from desktop.client import ServerClient, ServerRejected, ServerUnavailable
 from desktop.supervisor_client import NotLoggedIn, SupervisorClient
 from desktop.supervisor_pin import verify_pin
 from server.cli import ServerThread
-from tests.ui.conftest import DEMO_TOKENS, booth_config
+from tests.conftest import DEMO_TOKENS, booth_config
 
 USER, PASSWORD, PIN = "super", "demo-supervisor", "1234"
-
-
-@pytest.fixture
-def reference_server(tmp_path: Path) -> Iterator[ServerThread]:
-    server = ServerThread(database_url=f"sqlite:///{tmp_path / 'server.sqlite3'}", seed_demo=True)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

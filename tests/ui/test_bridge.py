@@ -6,7 +6,7 @@ from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
 from desktop.domain import OutcomeKind, PaymentMethod
-from tests.ui.conftest import LANE
+from tests.conftest import LANE
 from ui.bridge import BoothBridge, ReadDecision
 
 

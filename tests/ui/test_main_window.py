@@ -15,7 +15,7 @@ from desktop.capture import Backoff, CaptureGroup, LaneCapture
 from desktop.domain import OutcomeKind, PaymentMethod, PlateRead
 from desktop.synthetic.video import make_lane_video
 from server.cli import ServerThread
-from tests.ui.conftest import LANE
+from tests.conftest import LANE
 from ui.bridge import BoothBridge, ReadDecision
 from ui.lane_view import LaneSignal
 from ui.main_window import MainWindow

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QDialog
 from desktop.domain import Outcome, OutcomeKind, PaymentMethod, PlateRead, RecoveryNotice
 from desktop.supervisor_pin import hash_pin, verify_pin
 from server.cli import ServerThread
-from tests.ui.conftest import LANE
+from tests.conftest import LANE
 from ui.bridge import BoothBridge
 from ui.notice import NoticeDialog
 

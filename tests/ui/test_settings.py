@@ -16,7 +16,7 @@ from desktop.config_writer import save_config
 from desktop.supervisor_pin import verify_pin
 from desktop.token_file import load_token
 from server.cli import ServerThread
-from tests.ui.conftest import DEMO_TOKENS
+from tests.conftest import DEMO_TOKENS
 from ui.settings import SettingsDialog
 
 WAIT_MS = 15_000

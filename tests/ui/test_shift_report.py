@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QTableWidget
 
 from desktop.booth import BoothService
 from desktop.domain import OutcomeKind, PaymentMethod
-from tests.ui.conftest import LANE
+from tests.conftest import LANE
 from ui.bridge import BoothBridge
 from ui.shift_report import ShiftReportDialog
 
@@ -132,7 +132,7 @@ def test_save_pdf_writes_the_totals_for_the_cash_up(qtbot, booth, bridge, tmp_pa
 def test_f11_opens_the_attendants_shift_report(qtbot, reference_server, tmp_path) -> None:
     from PySide6.QtCore import Qt
 
-    from tests.ui.conftest import booth_config
+    from tests.conftest import booth_config
     from ui.app import BoothSession
     from ui.sound import AlertSound
 

@@ -16,7 +16,7 @@ from desktop.client import ServerClient
 from desktop.supervisor_client import SupervisorClient
 from desktop.supervisor_session import SupervisorSessionCache
 from server.cli import ServerThread
-from tests.ui.conftest import DEMO_TOKENS, booth_config
+from tests.conftest import DEMO_TOKENS, booth_config
 from ui.app import BoothSession
 from ui.sound import AlertSound
 from ui.supervisor.login_dialog import SupervisorLoginDialog
