@@ -1,4 +1,4 @@
-"""The supervisors' audit log: one appended row per action, never updated or deleted.
+"""The audit log: one appended row per supervisor (or booth) action, never changed.
 
 Triggers created by migration 0003 refuse UPDATE and DELETE on ``audit_log`` in the
 database itself, so no code path (and no route) can rewrite history.
@@ -22,8 +22,9 @@ ACTIONS: tuple[str, ...] = get_args(AuditAction)
 def record(
     session: Session,
     *,
-    supervisor: Supervisor,
+    supervisor: Supervisor | None,
     action: str,
+    booth_id: str | None = None,
     plate: str | None = None,
     target: str | None = None,
     reason: str | None = None,
@@ -31,13 +32,19 @@ def record(
     after: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> AuditEntry:
-    """Append one audit row (flushed, so its id is known); the caller commits."""
+    """Append one audit row (flushed, so its id is known); the caller commits.
+
+    A booth's own action has no ``supervisor``, only its ``booth_id``.
+    """
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
+    if supervisor is None and booth_id is None:
+        raise ValueError("an audit row names a supervisor, a booth or both")
     row = AuditEntry(
         at=now or utcnow(),
-        supervisor_id=supervisor.id,
-        supervisor=supervisor.username,
+        supervisor_id=None if supervisor is None else supervisor.id,
+        supervisor=None if supervisor is None else supervisor.username,
+        booth_id=booth_id,
         action=action,
         plate=plate,
         target=target,

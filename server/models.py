@@ -30,7 +30,7 @@ SUPERVISOR_ROLES = ("supervisor",)
 #: Stored states of a flag's history row (current flags are the blacklist entries).
 HISTORY_STATUSES = ("cleared", "waived")
 HISTORY_SOURCES = ("supervisor", "booth")
-WAIVER_STATUSES = ("pending", "approved", "refused")
+WAIVER_STATUSES = ("pending", "approved", "refused", "cancelled")
 EVIDENCE_KINDS = ("snapshot", "crop")
 STATE_ROW_ID = 1
 
@@ -245,7 +245,7 @@ class SupervisorToken(Base):
 
 
 class AuditEntry(Base):
-    """One supervisor action with snapshots of what it changed (append-only, by trigger)."""
+    """One supervisor (or booth) action with snapshots of what it changed (append-only)."""
 
     __tablename__ = "audit_log"
     __table_args__ = (
@@ -255,14 +255,17 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    supervisor_id: Mapped[int] = mapped_column(ForeignKey("supervisors.id"))
-    supervisor: Mapped[str] = mapped_column(String(64))
+    # None for a booth's own action (a cancelled waiver request): see ``booth_id``.
+    supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("supervisors.id"))
+    supervisor: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
     plate: Mapped[str | None] = mapped_column(String(32))
     target: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(String(1000))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The booth where it happened (migration 0004): a booth's action, or an offline approval.
+    booth_id: Mapped[str | None] = mapped_column(ForeignKey("booths.id"))
 
 
 class FlagHistory(Base):

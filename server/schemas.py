@@ -144,11 +144,28 @@ class OutcomeIn(BaseModel):
     reference: str | None = Field(default=None, max_length=200)
     attendant: str | None = Field(default=None, max_length=100)
     recorded_at: datetime
+    approved_by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="waived only: the supervisor who approved the waiver (required)",
+    )
+    waiver_request_id: uuid.UUID | None = Field(
+        default=None,
+        description="waived only: the approved waiver request; absent when a supervisor "
+        "approved at the booth with the offline PIN",
+    )
 
     @model_validator(mode="after")
     def _check_kind(self) -> OutcomeIn:
         if self.kind == "paid" and self.method is None:
             raise ValueError("a paid outcome needs a method (cash, card or qr)")
+        if self.kind == "waived" and self.approved_by is None:
+            raise ValueError("a waiver needs a supervisor: approved_by is required")
+        if self.kind != "waived" and (
+            self.approved_by is not None or self.waiver_request_id is not None
+        ):
+            raise ValueError("approved_by and waiver_request_id belong to waived outcomes")
         if self.kind in ("paid", "disputed", "waived") and not self.session_ids:
             raise ValueError(f"a {self.kind} outcome needs at least one session id")
         if len(set(self.session_ids)) != len(self.session_ids):
@@ -206,10 +223,19 @@ class PaymentIntentOut(BaseModel):
 #: A reason a person typed: trimmed, 1 to 1000 characters.
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 FlagStatus = Literal["active", "disputed", "waived", "cleared"]
-WaiverStatus = Literal["pending", "approved", "refused"]
+WaiverStatus = Literal["pending", "approved", "refused", "cancelled"]
 EvidenceKind = Literal["snapshot", "crop"]
 AuditAction = Literal[
-    "login", "logout", "dismiss_flag", "resolve_dispute", "decide_waiver", "view_evidence"
+    "login",
+    "logout",
+    "dismiss_flag",
+    "resolve_dispute",
+    "decide_waiver",
+    "view_evidence",
+    "cancel_waiver",
+    "approve_waiver_offline",
+    "login_failed",
+    "login_locked",
 ]
 
 
@@ -347,6 +373,14 @@ class WaiverRequestsPage(BaseModel):
     offset: int
 
 
+class WaiverCancelIn(BaseModel):
+    """The booth withdraws its request (another outcome was recorded, or the attendant)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+
+
 class WaiverDecisionIn(BaseModel):
     """Approve (waive the sessions still open) or refuse (change nothing)."""
 
@@ -405,11 +439,16 @@ class OutcomeRecordOut(BaseModel):
 
 
 class AuditOut(BaseModel):
-    """One audit row: who did what, when, to what, and the state before and after."""
+    """One audit row: who did what, when, to what, and the state before and after.
+
+    ``supervisor`` is None for a booth's own action (``cancel_waiver``); ``booth_id``
+    names the booth for booth actions and for approvals given offline at a booth.
+    """
 
     id: int
     at: datetime
-    supervisor: str
+    supervisor: str | None
+    booth_id: str | None = None
     action: AuditAction
     plate: str | None
     target: str | None

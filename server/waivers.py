@@ -1,4 +1,5 @@
-"""Waiver requests from booths: create (idempotent by ``request_id``), find, list."""
+"""Waiver requests from booths: create (idempotent by ``request_id``), find, list, cancel;
+and the check that a waived outcome names a supervisor who approved it."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from fastapi import HTTPException, status
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.models import Booth, WaiverRequest
-from server.schemas import WaiverRequestIn, WaiverRequestOut
+from server import audit
+from server.accounts import normalize_username
+from server.db import utcnow
+from server.models import Booth, Supervisor, WaiverRequest
+from server.schemas import OutcomeIn, WaiverRequestIn, WaiverRequestOut
 from server.settlement import api_error, lock_sessions
 
 
@@ -112,3 +116,68 @@ def page(
         count = count.where(WaiverRequest.plate == plate)
     rows = session.scalars(query.order_by(WaiverRequest.id).limit(limit).offset(offset))
     return list(rows), int(session.scalar(count) or 0)
+
+
+def cancel_request(
+    session: Session, *, request_id: uuid.UUID, booth: Booth, reason: str
+) -> WaiverRequest:
+    """Withdraw a pending request of ``booth`` (audited); a decided one is left as it is.
+
+    404 ``unknown_waiver_request`` for a request of another booth. Cancelling twice, or
+    after a supervisor decided, changes nothing: the answer says where the request
+    stands, so the booth knows whether an approval came first. The caller commits.
+    """
+    row = find_request(session, request_id, lock=True)
+    if row is None or row.booth_id != booth.id:
+        raise unknown_request(request_id)
+    if row.status != "pending":
+        return row
+    before = waiver_json(row)
+    row.status = "cancelled"
+    row.decided_at = utcnow()
+    row.decision_reason = reason
+    audit.record(
+        session,
+        supervisor=None,
+        booth_id=booth.id,
+        action="cancel_waiver",
+        plate=row.plate,
+        target=str(row.request_id),
+        reason=reason,
+        before={"request": before},
+        after={"request": waiver_json(row)},
+        now=row.decided_at,
+    )
+    return row
+
+
+def approving_supervisor(session: Session, *, body: OutcomeIn, booth: Booth) -> Supervisor | None:
+    """Check who approved a ``waived`` outcome; 422 when no supervisor did.
+
+    With ``waiver_request_id`` the request must be this booth's, for this plate, and
+    approved by ``approved_by`` (that decision is already audited: returns None).
+    Without it a supervisor approved at the booth with the offline PIN: ``approved_by``
+    must be an active supervisor, who is returned so the approval can be audited.
+    """
+    approved_by = normalize_username(body.approved_by or "")
+    if body.waiver_request_id is not None:
+        row = find_request(session, body.waiver_request_id)
+        if (
+            row is None
+            or row.booth_id != booth.id
+            or row.plate != body.plate
+            or row.status != "approved"
+            or normalize_username(row.decided_by or "") != approved_by
+        ):
+            raise api_error(
+                "waiver_not_approved",
+                f"waiver request {body.waiver_request_id} was not approved by {body.approved_by}",
+            )
+        return None
+    supervisor = session.scalar(select(Supervisor).where(Supervisor.username == approved_by))
+    if supervisor is None or not supervisor.active:
+        raise api_error(
+            "unknown_supervisor",
+            f"{body.approved_by!r} is not an active supervisor; a waiver needs one",
+        )
+    return supervisor

@@ -11,14 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from server import audit
 from server.blacklist import refresh_entry
 from server.config import ServerSettings
 from server.deps import BoothDep, SessionDep, SettingsDep
 from server.flags import add_history
-from server.models import Booth, Outcome, ParkingSession
+from server.models import BlacklistEntry, Booth, Outcome, ParkingSession
 from server.payment_intents import paid_intent_for
 from server.schemas import ErrorOut, OutcomeIn, OutcomeOut
 from server.settlement import api_error, check_amount, lock_sessions, pay_sessions, settled_ids
+from server.waivers import approving_supervisor
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +131,11 @@ def _record(
     settings: ServerSettings,
 ) -> tuple[int, dict[str, Any]]:
     rows = lock_sessions(session, plate=body.plate, session_ids=body.session_ids)
+    offline_supervisor = None
+    if body.kind == "waived":
+        # A waiver needs a supervisor: an approved request, or one who approved offline.
+        offline_supervisor = approving_supervisor(session, body=body, booth=booth)
+        before = {"entry": _entry(session, body.plate), "sessions": _sessions(rows)}
     http_status, answer = _apply(session, body=body, rows=rows)
     if body.kind == "waived" and answer["settled_session_ids"]:
         waived = set(answer["settled_session_ids"])
@@ -138,8 +145,8 @@ def _record(
             status="waived",
             rows=[row for row in rows if row.id in waived],
             currency=settings.currency,
-            decided_by=body.attendant or booth.id,
-            source="booth",
+            decided_by=body.approved_by or body.attendant or booth.id,
+            source="supervisor",
             reason=body.reason,
         )
     session.add(
@@ -163,7 +170,35 @@ def _record(
             currency=settings.currency,
             keep=settings.change_log_keep,
         )
+    if offline_supervisor is not None:
+        session.flush()
+        audit.record(
+            session,
+            supervisor=offline_supervisor,
+            booth_id=booth.id,
+            action="approve_waiver_offline",
+            plate=body.plate,
+            target=str(body.outcome_id),
+            reason=body.reason,
+            before=before,
+            after={
+                "entry": _entry(session, body.plate),
+                "sessions": _sessions(rows),
+                "waived_session_ids": answer["settled_session_ids"],
+                "lane": body.lane,
+                "attendant": body.attendant,
+            },
+        )
     return http_status, answer
+
+
+def _entry(session: Session, plate: str) -> dict[str, Any] | None:
+    entry = session.get(BlacklistEntry, plate, populate_existing=True)
+    return None if entry is None else entry.entry
+
+
+def _sessions(rows: list[ParkingSession]) -> list[dict[str, Any]]:
+    return [{"id": row.id, "status": row.status, "unpaid_cents": row.unpaid_cents} for row in rows]
 
 
 @router.post(
@@ -173,8 +208,8 @@ def _record(
         409: {"model": OutcomeOut, "description": "already paid: nothing collected"},
         422: {
             "model": ErrorOut,
-            "description": "amount_mismatch, unknown_sessions, "
-            "idempotency_key_reused (or a validation error)",
+            "description": "amount_mismatch, unknown_sessions, idempotency_key_reused, "
+            "waiver_not_approved, unknown_supervisor (or a validation error)",
         },
     },
 )

@@ -16,6 +16,7 @@ from server.plates import normalize_plate
 from server.routes.common import BOOTH_ONLY, SUPERVISOR_RESPONSES, Limit, Offset
 from server.schemas import (
     ErrorOut,
+    WaiverCancelIn,
     WaiverDecisionIn,
     WaiverRequestIn,
     WaiverRequestOut,
@@ -81,6 +82,24 @@ def get_waiver_request(
     row = waivers.find_request(session, request_id)
     if row is None or row.booth_id != booth.id:
         raise waivers.unknown_request(request_id)
+    return waivers.waiver_out(row)
+
+
+@booth_router.post(
+    "/waiver-requests/{request_id}/cancel", response_model=WaiverRequestOut, responses=UNKNOWN
+)
+def cancel_waiver_request(
+    request_id: uuid.UUID, body: WaiverCancelIn, booth: BoothDep, session: SessionDep
+) -> WaiverRequestOut:
+    """Withdraw this booth's pending request (audited as ``cancel_waiver``).
+
+    Answers the request as it now stands: ``cancelled``, or ``approved`` / ``refused``
+    when a supervisor decided first (then nothing changes; the booth must honour it).
+    Idempotent: cancelling again answers the same.
+    """
+    row = waivers.cancel_request(session, request_id=request_id, booth=booth, reason=body.reason)
+    session.commit()
+    logger.info("waiver request %s cancel by %s: now %s", request_id, booth.id, row.status)
     return waivers.waiver_out(row)
 
 

@@ -162,7 +162,7 @@ def test_dispute_of_unlisted_plate_lists_it_disputed(client: TestClient, auth_a:
 
 def test_waiver_clears_entry(app: FastAPI, client: TestClient, auth_a: dict) -> None:
     ids = unpaid_ids(client, auth_a, "PQR789")
-    body = outcome_body("PQR789", ids, 0, kind="waived", reason="supervisor")
+    body = outcome_body("PQR789", ids, 0, kind="waived", reason="hearse", approved_by="super")
     assert client.post(f"{API}/outcomes", json=body, headers=auth_a).status_code == 200
     last = all_changes(client, auth_a)[-1]
     assert (last["plate"], last["action"]) == ("PQR789", "remove")

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi.testclient import TestClient
 
-from tests.server.helpers import API, all_changes, history, unpaid_ids
+from tests.server.helpers import API, all_changes, history, outcome_body, unpaid_ids
 from tests.server.test_supervisor_common import SUP, audit_rows, sighted, sup_headers
 
 
@@ -134,3 +134,135 @@ def test_waiver_request_checks(client: TestClient, auth_a: dict, auth_b: dict) -
         404,
         "unknown_waiver_request",
     )
+
+
+def _cancel(client: TestClient, auth: dict, request_id: str, reason: str = "paid by cash"):
+    return client.post(
+        f"{API}/waiver-requests/{request_id}/cancel", json={"reason": reason}, headers=auth
+    )
+
+
+def test_a_cancelled_request_leaves_the_queue_and_cannot_be_decided(
+    client: TestClient, auth_a: dict, auth_b: dict
+) -> None:
+    sighted(client, auth_a, "ABC123")
+    ids = unpaid_ids(client, auth_a, "ABC123")
+    body = _request(client, auth_a, "ABC123", ids)
+    _post(client, auth_a, body)
+    rid = body["request_id"]
+    assert _cancel(client, auth_b, rid).status_code == 404  # only the booth that asked
+    cancelled = _cancel(client, auth_a, rid)
+    assert cancelled.status_code == 200, cancelled.text
+    assert (cancelled.json()["status"], cancelled.json()["decision_reason"]) == (
+        "cancelled",
+        "paid by cash",
+    )
+    assert _cancel(client, auth_a, rid, "again").json() == cancelled.json()  # idempotent
+    sup = sup_headers(client)
+    queue = client.get(f"{SUP}/waiver-requests", params={"status": "pending"}, headers=sup)
+    assert queue.json()["items"] == []
+    late = _decide(client, sup, rid, True)
+    assert (late.status_code, late.json()["detail"]["code"]) == (409, "already_decided")
+    assert history(client, auth_a, "ABC123")["unpaid_cents"] > 0
+    rows = audit_rows(client, sup, action="cancel_waiver")
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["supervisor"], row["booth_id"], row["target"], row["reason"]) == (
+        None,
+        "booth-a",
+        rid,
+        "paid by cash",
+    )
+    assert row["before"]["request"]["status"] == "pending"
+    assert row["after"]["request"]["status"] == "cancelled"
+    unknown = _cancel(client, auth_a, str(uuid.uuid4()))
+    assert (unknown.status_code, unknown.json()["detail"]["code"]) == (
+        404,
+        "unknown_waiver_request",
+    )
+
+
+def test_cancelling_after_an_approval_answers_the_approval(
+    client: TestClient, auth_a: dict
+) -> None:
+    ids = unpaid_ids(client, auth_a, "ABC123")
+    body = _request(client, auth_a, "ABC123", ids)
+    _post(client, auth_a, body)
+    assert _decide(client, sup_headers(client), body["request_id"], True).status_code == 200
+    answer = _cancel(client, auth_a, body["request_id"])
+    assert answer.status_code == 200
+    assert (answer.json()["status"], answer.json()["decided_by"]) == ("approved", "super")
+
+
+def test_a_waived_outcome_needs_a_supervisor(client: TestClient, auth_a: dict) -> None:
+    ids = unpaid_ids(client, auth_a, "ABC123")
+    nobody = outcome_body("ABC123", ids, 0, kind="waived", reason="regular customer")
+    assert client.post(f"{API}/outcomes", json=nobody, headers=auth_a).status_code == 422
+    stranger = outcome_body("ABC123", ids, 0, kind="waived", reason="x", approved_by="mallory")
+    refused = client.post(f"{API}/outcomes", json=stranger, headers=auth_a)
+    assert (refused.status_code, refused.json()["detail"]["code"]) == (422, "unknown_supervisor")
+    body = _request(client, auth_a, "ABC123", ids)
+    _post(client, auth_a, body)
+    unapproved = outcome_body(
+        "ABC123",
+        ids,
+        0,
+        kind="waived",
+        reason="x",
+        approved_by="super",
+        waiver_request_id=body["request_id"],
+    )
+    refused = client.post(f"{API}/outcomes", json=unapproved, headers=auth_a)
+    assert (refused.status_code, refused.json()["detail"]["code"]) == (422, "waiver_not_approved")
+    assert history(client, auth_a, "ABC123")["unpaid_cents"] > 0
+
+
+def test_an_approved_request_then_its_outcome_waive_once(client: TestClient, auth_a: dict) -> None:
+    sighted(client, auth_a, "ABC123")
+    ids = unpaid_ids(client, auth_a, "ABC123")
+    body = _request(client, auth_a, "ABC123", ids)
+    _post(client, auth_a, body)
+    sup = sup_headers(client)
+    assert _decide(client, sup, body["request_id"], True, "hearse").status_code == 200
+    outcome = outcome_body(
+        "ABC123",
+        ids,
+        0,
+        kind="waived",
+        reason="hospital emergency",
+        approved_by="SUPER",
+        waiver_request_id=body["request_id"],
+    )
+    recorded = client.post(f"{API}/outcomes", json=outcome, headers=auth_a)
+    assert recorded.status_code == 200, recorded.text
+    assert recorded.json()["settled_session_ids"] == []  # the approval already waived them
+    flags = client.get(f"{SUP}/flags", params={"plate": "ABC123", "status": "waived"}, headers=sup)
+    assert len(flags.json()["items"]) == 1
+
+
+def test_an_offline_approval_is_audited_with_the_supervisor_and_the_booth(
+    client: TestClient, auth_a: dict, auth_b: dict
+) -> None:
+    sighted(client, auth_a, "ABC123")
+    ids = unpaid_ids(client, auth_a, "ABC123")
+    outcome = outcome_body("ABC123", ids, 0, kind="waived", reason="ambulance", approved_by="super")
+    recorded = client.post(f"{API}/outcomes", json=outcome, headers=auth_a)
+    assert recorded.status_code == 200, recorded.text
+    assert sorted(recorded.json()["settled_session_ids"]) == sorted(ids)
+    assert history(client, auth_a, "ABC123")["status"] == "clear"
+    assert sighted(client, auth_b, "ABC123")["owes"] is False
+    rows = audit_rows(client, sup_headers(client), action="approve_waiver_offline")
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["supervisor"], row["booth_id"], row["plate"], row["reason"]) == (
+        "super",
+        "booth-a",
+        "ABC123",
+        "ambulance",
+    )
+    assert row["target"] == outcome["outcome_id"]
+    assert {s["status"] for s in row["before"]["sessions"]} == {"unpaid"}
+    assert {s["status"] for s in row["after"]["sessions"]} == {"waived"}
+    # A replay is answered from the first time: no second audit row.
+    assert client.post(f"{API}/outcomes", json=outcome, headers=auth_a).status_code == 200
+    assert len(audit_rows(client, sup_headers(client), action="approve_waiver_offline")) == 1
