@@ -73,6 +73,20 @@ class ServerSettings(BaseSettings):
             "afterwards requests get 401 token_expired. 0 makes tokens expire at once (tests)."
         ),
     )
+    supervisor_login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description=(
+            "Failed logins per username within supervisor_login_window_s after which the "
+            "server answers 429 too_many_attempts (with Retry-After) without checking the "
+            "password, until the oldest of those failures is older than the window."
+        ),
+    )
+    supervisor_login_window_s: int = Field(
+        default=15 * 60,
+        ge=1,
+        description="The window of the supervisor login rate limit, in seconds (default 15 min).",
+    )
     evidence_dir: Path | None = Field(
         default=None,
         description=(

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Response, status
 
 from server import audit
-from server.accounts import authenticate, issue_token
+from server.accounts import (
+    authenticate,
+    clear_login_failures,
+    find_supervisor,
+    issue_token,
+    login_locked_until,
+    record_login_failure,
+    retry_after_s,
+)
 from server.db import utcnow
 from server.deps import SessionDep, SettingsDep, SupervisorTokenDep
 from server.routes.common import SUPERVISOR_RESPONSES
@@ -21,22 +30,43 @@ router = APIRouter(prefix="/supervisor", tags=["supervisor"])
 @router.post(
     "/login",
     response_model=LoginOut,
-    responses={401: {"model": ErrorOut, "description": "invalid_credentials"}},
+    responses={
+        401: {"model": ErrorOut, "description": "invalid_credentials"},
+        429: {
+            "model": ErrorOut,
+            "description": "too_many_attempts: too many failed logins for this username; "
+            "the Retry-After header gives the seconds to wait",
+        },
+    },
 )
 def login(body: LoginIn, session: SessionDep, settings: SettingsDep) -> LoginOut:
     """Exchange a username and password for a bearer token and the offline PIN hash.
 
     Wrong password, unknown or disabled user: the same 401 ``invalid_credentials``,
-    after the same scrypt work.
+    after the same scrypt work. After ``supervisor_login_max_failures`` failures for one
+    username within ``supervisor_login_window_s``, 429 ``too_many_attempts`` with
+    ``Retry-After`` (unknown usernames too, so the answer tells nothing about accounts);
+    the password is not checked then. Failures and the lock are audited for accounts
+    that exist.
     """
+    now = utcnow()
+    max_failures = settings.supervisor_login_max_failures
+    window_s = settings.supervisor_login_window_s
+    locked_until = login_locked_until(
+        session, username=body.username, now=now, max_failures=max_failures, window_s=window_s
+    )
+    if locked_until is not None:
+        logger.warning("supervisor login refused: too many failed attempts")
+        raise _too_many_attempts(locked_until, now)
     supervisor = authenticate(session, username=body.username, password=body.password)
     if supervisor is None:
+        _count_failure(session, body.username, now=now, settings=settings)
         logger.warning("failed supervisor login")
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
             detail={"code": "invalid_credentials", "message": "wrong username or password"},
         )
-    now = utcnow()
+    clear_login_failures(session, username=supervisor.username)
     granted = issue_token(
         session, supervisor=supervisor, lifetime_s=settings.supervisor_token_lifetime_s, now=now
     )
@@ -56,6 +86,57 @@ def login(body: LoginIn, session: SessionDep, settings: SettingsDep) -> LoginOut
         role="supervisor",
         expires_at=granted.row.expires_at,
         offline_pin_hash=supervisor.pin_hash,
+    )
+
+
+def _count_failure(
+    session: SessionDep, username: str, *, now: datetime, settings: SettingsDep
+) -> None:
+    """Count a failed login; audit it (and the lock it starts) when the account exists."""
+    window_s = settings.supervisor_login_window_s
+    failures = record_login_failure(session, username=username, now=now, window_s=window_s)
+    account = find_supervisor(session, username)
+    if account is not None:
+        audit.record(
+            session,
+            supervisor=account,
+            action="login_failed",
+            after={"failures_in_window": failures, "window_s": window_s},
+            now=now,
+        )
+        if failures == settings.supervisor_login_max_failures:
+            locked_until = login_locked_until(
+                session,
+                username=username,
+                now=now,
+                max_failures=settings.supervisor_login_max_failures,
+                window_s=window_s,
+            )
+            audit.record(
+                session,
+                supervisor=account,
+                action="login_locked",
+                reason=f"{failures} failed logins within {window_s // 60} minutes",
+                before={"failures_in_window": failures - 1},
+                after={
+                    "failures_in_window": failures,
+                    "locked_until": None if locked_until is None else locked_until.isoformat(),
+                },
+                now=now,
+            )
+    session.commit()
+
+
+def _too_many_attempts(locked_until: datetime, now: datetime) -> HTTPException:
+    wait_s = retry_after_s(locked_until, now)
+    return HTTPException(
+        status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+        detail={
+            "code": "too_many_attempts",
+            "message": "too many failed logins for this username; try again later",
+            "retry_after_s": wait_s,
+        },
+        headers={"Retry-After": str(wait_s)},
     )
 
 
