@@ -49,6 +49,7 @@ from requests.auth import AuthBase
 
 from desktop.domain import (
     ChangesPage,
+    EvidenceReceipt,
     OutcomeAnswer,
     PaymentIntent,
     Ping,
@@ -223,6 +224,7 @@ class _Call:
     retryable: bool = True
     timeout_s: float | None = None
     extra_ok: frozenset[int] = field(default_factory=frozenset)
+    content_type: str = "application/json"
 
     @property
     def endpoint(self) -> str:
@@ -412,6 +414,39 @@ class ServerClient:
             raise self._malformed(call, f"HTTP {status} with status {answer.status!r}")
         return status, answer
 
+    def upload_evidence(
+        self,
+        *,
+        evidence_id: uuid.UUID,
+        kind: str,
+        plate: str,
+        data: bytes,
+        read_id: uuid.UUID | None = None,
+        notice_id: uuid.UUID | None = None,
+    ) -> tuple[int, EvidenceReceipt]:
+        """``POST /evidence``: a JPEG snapshot or plate crop as the raw body.
+
+        201 stored, 200 a replay; idempotent by ``evidence_id``, hence retried. Refusals
+        are :class:`ServerRejected`: 413 ``payload_too_large``, 415 ``not_jpeg``, 422
+        ``idempotency_key_reused`` / ``missing_subject``.
+        """
+        params: dict[str, str | int] = {
+            "evidence_id": str(evidence_id),
+            "kind": kind,
+            "plate": plate,
+        }
+        if read_id is not None:
+            params["read_id"] = str(read_id)
+        if notice_id is not None:
+            params["notice_id"] = str(notice_id)
+        call = _Call(
+            "POST", "/evidence", "/evidence", params=params, body=data, content_type="image/jpeg"
+        )
+        status, answer = self._fetch(call, EvidenceReceipt)
+        if answer.evidence_id != evidence_id:
+            raise self._malformed(call, "answer is for another evidence_id")
+        return status, answer
+
     def create_payment_intent(
         self,
         *,
@@ -538,7 +573,7 @@ class ServerClient:
     def _request_headers(self, call: _Call) -> dict[str, str]:
         if call.body is None:
             return self._headers
-        return {**self._headers, "Content-Type": "application/json"}
+        return {**self._headers, "Content-Type": call.content_type}
 
     def _interpret(
         self, call: _Call, response: requests.Response, model: type[ModelT], deadline: float

@@ -157,6 +157,17 @@ class PaymentMethod(enum.StrEnum):
     QR = "qr"
 
 
+class EvidenceReceipt(_Strict):
+    """The server's receipt for an evidence image (201 stored, 200 a replay)."""
+
+    evidence_id: uuid.UUID
+    kind: Literal["snapshot", "crop"]
+    plate: str
+    size_bytes: int
+    sha256: str
+    received_at: datetime
+
+
 class OutcomeAnswer(_Strict):
     """The server's receipt for an outcome (first answer, also on replays)."""
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
 import requests
+from pydantic import BaseModel
 
 from desktop.client import (
     DEFAULT_TOTAL_TIMEOUT_S,
@@ -38,6 +40,7 @@ from desktop.plates import normalize
 from desktop.supervisor_models import (
     FLAG_STATUSES,
     WAIVER_STATUSES,
+    AuditPage,
     DismissAnswer,
     FlagPage,
     NoContent,
@@ -52,10 +55,28 @@ log = logging.getLogger(__name__)
 
 # ServerClient refuses an empty token; this stand-in is replaced before any request is sent.
 _NO_TOKEN = "no-supervisor-token"
+JPEG_TYPE = "image/jpeg"
+#: Largest evidence image the booth accepts from the server.
+EVIDENCE_MAX_BYTES = 8 * 1024 * 1024
 
 
 class NotLoggedIn(RuntimeError):  # noqa: N818 - reads as what happened
     """A supervisor call was made before :meth:`SupervisorClient.login` (or after logout)."""
+
+
+class LoginRateLimited(ServerRejected):
+    """429 on login: too many failed attempts for this username; ``retry_after_s`` says
+    when the server lets this username try again (None when it did not say)."""
+
+    def __init__(self, message: str, *, endpoint: str, retry_after_s: int | None) -> None:
+        super().__init__(message, endpoint=endpoint, status=429, code="too_many_attempts")
+        self.retry_after_s = retry_after_s
+
+
+class _JpegBody(BaseModel):
+    """Internal: the bytes of an image answer (evidence)."""
+
+    data: bytes
 
 
 class SupervisorClient(ServerClient):
@@ -175,6 +196,34 @@ class SupervisorClient(ServerClient):
         path = "/supervisor/waiver-requests"
         return self._authorized(_Call("GET", path, path, params=params), WaiverRequestPage)
 
+    def audit_log(
+        self,
+        plate: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        *,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> AuditPage:
+        """``GET /supervisor/audit``: supervisor actions newest first, optionally of one
+        plate (normalized), one action, or since a time."""
+        params: dict[str, str | int] = {"limit": limit, "offset": offset}
+        key = normalize(plate or "")
+        if key:
+            params["plate"] = key
+        if action:
+            params["action"] = action
+        if since is not None:
+            params["since"] = since.isoformat()
+        path = "/supervisor/audit"
+        return self._authorized(_Call("GET", path, path, params=params), AuditPage)
+
+    def evidence_image(self, evidence_id: uuid.UUID | str) -> bytes:
+        """``GET /supervisor/evidence/{id}``: the JPEG bytes (the server audits the view)."""
+        eid = uuid.UUID(str(evidence_id))
+        call = _Call("GET", f"/supervisor/evidence/{eid}", "/supervisor/evidence/{id}")
+        return self._authorized(call, _JpegBody).data
+
     # ----------------------------------------------------------------- decisions
 
     def dismiss(self, plate: str, reason: str) -> DismissAnswer:
@@ -234,7 +283,25 @@ class SupervisorClient(ServerClient):
     ) -> tuple[int, _ModelT]:
         if response.status_code == 204 and model is NoContent:
             return 204, self._validate(call, model, {})
+        if response.status_code == 429 and call.label == "/supervisor/login":
+            raise self._rate_limited(call, response)
+        if response.status_code == 200 and model is _JpegBody:
+            declared = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if declared != JPEG_TYPE:
+                raise self._malformed(call, f"Content-Type {declared or 'missing'!r} is not JPEG")
+            data = self._read_body(call, response, EVIDENCE_MAX_BYTES, deadline)
+            return 200, self._validate(call, model, {"data": data})
         return super()._interpret(call, response, model, deadline)
+
+    def _rate_limited(self, call: _Call, response: requests.Response) -> LoginRateLimited:
+        value = response.headers.get("Retry-After", "").strip()
+        retry_after = int(value) if value.isdigit() else None
+        log.warning("supervisor login refused for now: too many failed attempts")
+        return LoginRateLimited(
+            "too many failed logins for this username; try again later",
+            endpoint=call.endpoint,
+            retry_after_s=retry_after,
+        )
 
     def _scrub(self, text: str) -> str:
         if self._token:

@@ -115,6 +115,8 @@ class Evidence(_Answer):
     evidence_id: uuid.UUID
     kind: Literal["snapshot", "crop"]
     plate: str
+    read_id: uuid.UUID | None = None
+    notice_id: uuid.UUID | None = None
     booth_id: str
     content_type: str
     size_bytes: int
@@ -139,6 +141,7 @@ class OutcomeRecord(_Answer):
     """An outcome a booth recorded for this vehicle."""
 
     outcome_id: uuid.UUID
+    notice_id: uuid.UUID | None = None
     kind: Literal["paid", "disputed", "waived", "left_unpaid"]
     method: str | None = None
     amount_cents: int
@@ -153,14 +156,27 @@ class OutcomeRecord(_Answer):
 
 
 class AuditEntry(_Answer):
-    """One supervisor action on this vehicle."""
+    """One supervisor action: who, when, what, to what, and the state before and after."""
 
     id: int
     at: datetime
-    supervisor: str
+    supervisor: str | None = None  # None: the booth's own action (see booth_id)
+    booth_id: str | None = None
     action: str
     plate: str | None = None
+    target: str | None = None
     reason: str | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+class AuditPage(_Answer):
+    """One page of the audit log, newest first, and the total that matches the filter."""
+
+    items: list[AuditEntry]
+    total: int = Field(ge=0)
+    limit: int
+    offset: int
 
 
 class VehicleFile(_Answer):

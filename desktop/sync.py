@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from desktop.client import (
 )
 from desktop.domain import BlacklistEntry, utc_now
 from desktop.store import OutboxItem, Store
+from desktop.store.evidence_files import OUTBOX_EVIDENCE, EvidenceFileError
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,7 @@ OUTBOX_BATCH = 50
 CHANGES_ENDPOINT = "GET /api/v1/blacklist/changes"
 SNAPSHOT_ENDPOINT = "GET /api/v1/blacklist"
 # Answers that judge the request itself: sending it again can never succeed.
-REFUSED_FOR_GOOD = frozenset({400, 413, 422})
+REFUSED_FOR_GOOD = frozenset({400, 413, 415, 422})
 
 
 @dataclass(frozen=True)
@@ -237,7 +239,11 @@ class SyncWorker:
     def _deliver(self, item: OutboxItem) -> None:
         outbox = self._store.outbox
         try:
-            if item.kind == "outcome":
+            if item.kind == OUTBOX_EVIDENCE:
+                response = self._upload_evidence(item)
+                if response is None:
+                    return
+            elif item.kind == "outcome":
                 status, answer = self._client.post_outcome(item.payload)
                 response = {"http_status": status, **answer.model_dump(mode="json")}
                 if answer.status == "already_paid":
@@ -253,15 +259,48 @@ class SyncWorker:
                 # this request: keep it for when that is fixed, and end the round.
                 retry_at = self._clock() + timedelta(seconds=backoff_s(item.attempts))
                 outbox.mark_failed(item.id, str(exc), retry_at)
+                if item.kind == OUTBOX_EVIDENCE and not exc.bad_token:
+                    # A server without the evidence endpoint (404) must not hold back the
+                    # outcomes queued behind the pictures: retry it later, carry on.
+                    log.warning("evidence %s not accepted now: %s", item.key, exc)
+                    return
                 raise
             log.error("server refused %s %s for good: %s", item.kind, item.key, exc)
             outbox.mark_dead(item.id, str(exc))
+            self._forget_evidence_file(item)
             return
         except (ServerUnavailable, MalformedResponse) as exc:
             retry_at = self._clock() + timedelta(seconds=backoff_s(item.attempts))
             outbox.mark_failed(item.id, str(exc), retry_at)
             raise
         outbox.mark_delivered(item.id, response)
+        self._forget_evidence_file(item)
+
+    def _upload_evidence(self, item: OutboxItem) -> dict[str, object] | None:
+        """Send one evidence image; None when its file is gone (the row is marked dead)."""
+        payload = item.payload
+        try:
+            data = self._store.evidence.read(payload)
+        except EvidenceFileError as exc:
+            log.error("evidence %s cannot be sent: %s", item.key, exc)
+            self._store.outbox.mark_dead(item.id, str(exc))
+            self._forget_evidence_file(item)
+            return None
+        read_id, notice_id = payload.get("read_id"), payload.get("notice_id")
+        status, answer = self._client.upload_evidence(
+            evidence_id=uuid.UUID(str(payload["evidence_id"])),
+            kind=str(payload["kind"]),
+            plate=str(payload["plate"]),
+            data=data,
+            read_id=None if read_id is None else uuid.UUID(str(read_id)),
+            notice_id=None if notice_id is None else uuid.UUID(str(notice_id)),
+        )
+        return {"http_status": status, **answer.model_dump(mode="json")}
+
+    def _forget_evidence_file(self, item: OutboxItem) -> None:
+        """An evidence row is settled (sent or refused for good): its file is not needed."""
+        if item.kind == OUTBOX_EVIDENCE:
+            self._store.evidence.remove_for(item.payload)
 
 
 def backoff_s(attempts: int) -> float:

@@ -146,6 +146,12 @@ class Outbox:
             )
             return result.rowcount
 
+    def pending_payloads(self, kind: str) -> list[dict[str, Any]]:
+        """The payloads of every undelivered, live row of ``kind`` (due or not)."""
+        query = select(_outbox.c.payload).where(_pending, _outbox.c.kind == kind)
+        with self._engine.connect() as connection:
+            return [json.loads(payload) for payload in connection.execute(query).scalars()]
+
     def counts(self) -> dict[str, int]:
         """How many rows are pending, delivered and dead."""
         with self._engine.connect() as connection:

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert
 from desktop.domain import Outcome, OutcomeKind, PaymentMethod, UnpaidSession
 from desktop.plates import MatchTier, normalize
 from desktop.store.database import UnitOfWork
+from desktop.store.evidence_files import OUTBOX_EVIDENCE, EvidenceUploads, PreparedEvidence
 from desktop.store.models import NoticeRow, OutboxRow, OutcomeRow, PlateReadRow
 from desktop.store.outbox import enqueue
 from desktop.store.times import from_db_time, to_db_time
@@ -42,6 +43,14 @@ SELECT_OUTCOME_FOR_NOTICE = select(_outcomes).where(
 )
 SELECT_NOTICE_EXISTS = select(_notices.c.notice_id).where(
     _notices.c.notice_id == bindparam("b_notice_id")
+)
+# The images of a notice's read, unless the notice already has an outcome.
+SELECT_NOTICE_EVIDENCE = (
+    select(_notices.c.read_id, _reads.c.snapshot_path, _reads.c.crop_path)
+    .select_from(_notices)
+    .join(_reads, _reads.c.read_id == _notices.c.read_id)
+    .outerjoin(_outcomes, _outcomes.c.notice_id == _notices.c.notice_id)
+    .where(_notices.c.notice_id == bindparam("b_notice_id"), _outcomes.c.outcome_id.is_(None))
 )
 # Starts from the booth's outcomes for the plate (indexed), then each one's outbox row.
 SELECT_SETTLED_SESSIONS = (
@@ -66,10 +75,17 @@ class UnknownNoticeError(LookupError):
 class Records:
     """Writes the booth's own records; every method is its own transaction."""
 
-    def __init__(self, engine: Engine, units: UnitOfWork, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        units: UnitOfWork,
+        clock: Callable[[], datetime],
+        evidence: EvidenceUploads | None = None,
+    ) -> None:
         self._engine = engine
         self._units = units
         self._clock = clock
+        self._evidence = evidence
 
     def record_read(
         self,
@@ -162,6 +178,10 @@ class Records:
 
         A notice gets at most one outcome: when it already has one, nothing is written
         and the existing outcome is returned with ``created=False``.
+
+        The snapshot and plate crop of the notice's read are prepared for upload first
+        (image work stays outside the write transaction) and their ``evidence`` outbox
+        rows commit with the outcome; files that end up unqueued are deleted.
         """
         kind = OutcomeKind(kind)
         method = None if method is None else PaymentMethod(method)
@@ -182,32 +202,74 @@ class Records:
             recorded_at=recorded_at,
             created=True,
         )
-        with self._units.write() as session:
-            connection = session.connection()
-            existing = connection.execute(
-                SELECT_OUTCOME_FOR_NOTICE, {"b_notice_id": str(notice_id)}
-            ).first()
-            if existing is not None:
-                logger.warning(
-                    "notice %s already has outcome %s; not recording another",
-                    notice_id,
-                    existing.outcome_id,
+        read_id, evidence = self._prepare_evidence(notice_id)
+        queued = False
+        unqueued: list[PreparedEvidence] = []
+        try:
+            with self._units.write() as session:
+                connection = session.connection()
+                existing = connection.execute(
+                    SELECT_OUTCOME_FOR_NOTICE, {"b_notice_id": str(notice_id)}
+                ).first()
+                if existing is not None:
+                    logger.warning(
+                        "notice %s already has outcome %s; not recording another",
+                        notice_id,
+                        existing.outcome_id,
+                    )
+                    return _outcome_from_row(existing._mapping)
+                if (
+                    connection.execute(
+                        SELECT_NOTICE_EXISTS, {"b_notice_id": str(notice_id)}
+                    ).first()
+                    is None
+                ):
+                    raise UnknownNoticeError(f"no notice {notice_id}")
+                connection.execute(insert(_outcomes).values(_outcome_row(record)))
+                now = self._clock()
+                enqueue(
+                    connection,
+                    kind=OUTBOX_OUTCOME,
+                    key=str(outcome_id),
+                    payload=record.request_body(),
+                    now=now,
                 )
-                return _outcome_from_row(existing._mapping)
-            if (
-                connection.execute(SELECT_NOTICE_EXISTS, {"b_notice_id": str(notice_id)}).first()
-                is None
-            ):
-                raise UnknownNoticeError(f"no notice {notice_id}")
-            connection.execute(insert(_outcomes).values(_outcome_row(record)))
-            enqueue(
-                connection,
-                kind=OUTBOX_OUTCOME,
-                key=str(outcome_id),
-                payload=record.request_body(),
-                now=self._clock(),
-            )
+                unqueued = [
+                    item
+                    for item in evidence
+                    if not enqueue(
+                        connection,
+                        kind=OUTBOX_EVIDENCE,
+                        key=str(item.evidence_id),
+                        payload=item.payload(
+                            plate=record.plate, read_id=read_id, notice_id=notice_id
+                        ),
+                        now=now,
+                    )
+                ]
+                queued = True
+        finally:
+            if self._evidence is not None:
+                self._evidence.discard(unqueued if queued else evidence)
         return record
+
+    def _prepare_evidence(
+        self, notice_id: uuid.UUID
+    ) -> tuple[uuid.UUID | None, list[PreparedEvidence]]:
+        """The notice's read id and its images written for upload (none when the notice
+        already has an outcome, has no read or no images, or evidence is off)."""
+        if self._evidence is None:
+            return None, []
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                SELECT_NOTICE_EVIDENCE, {"b_notice_id": str(notice_id)}
+            ).first()
+        if row is None:
+            return None, []
+        prepared = self._evidence.prepare(
+            notice_id, {"snapshot": row.snapshot_path, "crop": row.crop_path}
+        )
+        return uuid.UUID(row.read_id), prepared
 
     def settled_session_ids(self, plate: str, *, undelivered_only: bool = False) -> set[int]:
         """Sessions of this listed plate that an outcome recorded here paid, waived or

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from desktop.domain import utc_now
 from desktop.store.blacklist import BlacklistCache
 from desktop.store.database import UnitOfWork, create_store_engine
+from desktop.store.evidence_files import FOLDER_NAME, OUTBOX_EVIDENCE, EvidenceUploads
 from desktop.store.migrations import migrate, schema_version
 from desktop.store.outbox import Outbox
 from desktop.store.records import Records
@@ -27,9 +28,17 @@ class Store:
     own short-lived session or connection. Parts: :attr:`blacklist` (cache and cursor),
     :attr:`outbox` (requests for the server) and :attr:`records` (reads, notices,
     outcomes), whose methods are also available on the store directly.
+    :attr:`evidence` is the folder of images waiting for upload (``evidence-outbox``
+    next to the file, unless ``evidence_folder`` is given).
     """
 
-    def __init__(self, path: Path, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        evidence_folder: Path | None = None,
+    ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._engine = create_store_engine(self.path)
@@ -42,7 +51,11 @@ class Store:
         units = UnitOfWork(self._engine)
         self.blacklist = BlacklistCache(self._engine, units)
         self.outbox = Outbox(self._engine, units, clock)
-        self.records = Records(self._engine, units, clock)
+        self.evidence = EvidenceUploads(evidence_folder or self.path.parent / FOLDER_NAME)
+        self.evidence.sweep(
+            str(payload.get("file")) for payload in self.outbox.pending_payloads(OUTBOX_EVIDENCE)
+        )
+        self.records = Records(self._engine, units, clock, self.evidence)
         self.record_read = self.records.record_read
         self.record_notice = self.records.record_notice
         self.record_outcome = self.records.record_outcome

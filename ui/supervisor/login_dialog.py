@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.client import ServerRejected, ServerUnavailable
-from desktop.supervisor_client import SupervisorClient
+from desktop.supervisor_client import LoginRateLimited, SupervisorClient
 from desktop.supervisor_models import SupervisorLogin
 from desktop.supervisor_session import (
     OfflineLoginRefused,
@@ -164,7 +164,10 @@ class SupervisorLoginDialog(QDialog):
     def _online_failed(self, error: Exception) -> None:
         self._set_busy(False)
         self.password_field.clear()
-        if isinstance(error, ServerRejected):
+        if isinstance(error, LoginRateLimited):
+            self._say(self._rate_limited_text(error.retry_after_s), "danger")
+            self.offline_box.setVisible(False)
+        elif isinstance(error, ServerRejected):
             self._say(error.message, "danger")
             self.password_field.setFocus()
         elif isinstance(error, ServerUnavailable):
@@ -172,6 +175,16 @@ class SupervisorLoginDialog(QDialog):
         else:
             log.error("supervisor login failed", exc_info=error)
             self._say(self.tr("The login failed unexpectedly; see the log."), "danger")
+
+    def _rate_limited_text(self, retry_after_s: int | None) -> str:
+        if retry_after_s is None:
+            return self.tr(
+                "Too many failed logins for this username. Wait a few minutes, then try again."
+            )
+        minutes = max(1, -(-retry_after_s // 60))  # rounded up
+        return self.tr(
+            "Too many failed logins for this username. Try again in {minutes} min."
+        ).format(minutes=minutes)
 
     def _offer_offline(self) -> None:
         username = self.username_field.text().strip().lower()

@@ -5,9 +5,10 @@ filters the rows shown, matching OCR look-alikes too (``P0R789`` finds ``PQR789`
 :func:`desktop.plates.equivalence_key`. Selecting a row loads the vehicle's file (sessions
 and outcomes) into the detail pane. Dismiss and Resolve dispute ask for a reason, go to
 the server in the background and refresh the table. Export CSV writes the rows shown, in
-the order shown. A second tab, :class:`WaiverQueue`, lists the booths' pending waiver
-requests for the supervisor to approve or refuse. Every network call runs off the GUI
-thread.
+the order shown. The detail pane also shows the vehicle's evidence images
+(:class:`EvidencePane`). A second tab, :class:`WaiverQueue`, lists the booths' pending
+waiver requests for the supervisor to approve or refuse; a third, :class:`AuditLogView`,
+the audit log. Every network call runs off the GUI thread.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ from desktop.supervisor_models import Flag, FlagPage, VehicleFile, WaiverRequest
 from ui.background import run_in_background
 from ui.format import format_amount, format_local_time
 from ui.roles import set_role
+from ui.supervisor.audit_view import AuditLogView
+from ui.supervisor.evidence_pane import EvidencePane
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +106,7 @@ class ReviewWindow(QWidget):
         self.resolve_button.clicked.connect(lambda: self.resolve_selected())  # noqa: PLW0108 - drop `checked`
         self.export_button.clicked.connect(lambda: self.export_csv())  # noqa: PLW0108 - drop `checked`
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.audit_button.clicked.connect(lambda: self.show_audit_of_selected())  # noqa: PLW0108 - drop `checked`
         self._update_buttons()
         self.refresh()
 
@@ -172,8 +176,10 @@ class ReviewWindow(QWidget):
                 self.tr("Reason"),
             ]
         )
+        self.evidence_pane = EvidencePane(self._client, self)
         self.dismiss_button = QPushButton(self.tr("Dismiss (false positive)..."), self)
         self.resolve_button = QPushButton(self.tr("Resolve dispute..."), self)
+        self.audit_button = QPushButton(self.tr("Audit log of this vehicle"), self)
         self.message = QLabel(self)
         self.message.setObjectName("reviewMessage")
         self.message.setWordWrap(True)
@@ -194,10 +200,13 @@ class ReviewWindow(QWidget):
         detail_layout.addWidget(self.sessions_table)
         detail_layout.addWidget(QLabel(self.tr("Outcomes"), detail))
         detail_layout.addWidget(self.outcomes_table)
+        detail_layout.addWidget(QLabel(self.tr("Evidence images"), detail))
+        detail_layout.addWidget(self.evidence_pane)
         actions = QHBoxLayout()
         actions.addWidget(self.dismiss_button)
         actions.addWidget(self.resolve_button)
         actions.addStretch(1)
+        actions.addWidget(self.audit_button)
         detail_layout.addLayout(actions)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(self.table)
@@ -208,9 +217,12 @@ class ReviewWindow(QWidget):
         self.tabs = QTabWidget(self)
         self.tabs.addTab(splitter, self.tr("Flagged vehicles"))
         self.tabs.addTab(self.waivers, self.tr("Waiver requests"))
+        self.audit = AuditLogView(self._client, self)
+        self.tabs.addTab(self.audit, self.tr("Audit log"))
+        self.tabs.currentChanged.connect(self._tab_changed)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.message)
-        self.resize(1100, 600)
+        self.resize(1200, 800)
 
     def _detail_table(self, headers: list[str]) -> QTableWidget:
         table = QTableWidget(0, len(headers), self)
@@ -285,6 +297,8 @@ class ReviewWindow(QWidget):
         action, self._pending_action = self._pending_action, None
         if action is not None:
             self._say(self.tr("Decision recorded."), "ok")
+            if self.audit.loaded_once:
+                self.audit.refresh()
             self.action_done.emit(action)
 
     def _row(self, flag: Flag) -> list[QStandardItem]:
@@ -347,6 +361,7 @@ class ReviewWindow(QWidget):
             return
         client, plate = self._client, flag.plate
         self.detail_title.setText(self.tr("Loading the file of {plate}...").format(plate=plate))
+        self.evidence_pane.show_loading()
 
         def failed(error: Exception) -> None:
             self.detail_title.setText(
@@ -368,7 +383,9 @@ class ReviewWindow(QWidget):
         self.outcomes_table.setRowCount(0)
         if file is None:
             self.detail_title.setText(self.tr("Select a vehicle to see its file."))
+            self.evidence_pane.clear()
             return
+        self.evidence_pane.show_file(file)
         self.detail_title.setText(
             self.tr("{plate}: owes {amount}, {sessions} sessions, {outcomes} outcomes").format(
                 plate=file.plate,
@@ -509,6 +526,22 @@ class ReviewWindow(QWidget):
         flag = self.selected_flag()
         self.dismiss_button.setEnabled(flag is not None and flag.status in ("active", "disputed"))
         self.resolve_button.setEnabled(flag is not None and flag.status == "disputed")
+        self.audit_button.setEnabled(flag is not None)
+
+    # ----------------------------------------------------------------- audit
+
+    def show_audit_of_selected(self) -> bool:
+        """Switch to the audit tab filtered by the selected vehicle's plate."""
+        plate = self.selected_plate()
+        if plate is None:
+            return False
+        self.audit.set_plate(plate)
+        self.tabs.setCurrentWidget(self.audit)
+        return True
+
+    def _tab_changed(self, _index: int) -> None:
+        if self.tabs.currentWidget() is self.audit and not self.audit.loaded_once:
+            self.audit.refresh()
 
     # ----------------------------------------------------------------- export
 
