@@ -162,9 +162,174 @@
     </message>
 </context>
 <context>
+    <name>AuditLogView</name>
+    <message>
+        <location filename="../../ui/supervisor/audit_view.py" line="+106"/>
+        <source>Plate (Enter to filter)</source>
+        <translation>车牌（按 Enter 筛选）</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>All actions</source>
+        <translation>全部操作</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>When</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Who</source>
+        <translation>操作人</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+24"/>
+        <source>Action</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <location line="-23"/>
+        <location line="+21"/>
+        <source>Plate</source>
+        <translation>车牌</translation>
+    </message>
+    <message>
+        <location line="-20"/>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Before</source>
+        <translation>操作前</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>After</source>
+        <translation>操作后</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Select a row to see the state before and after.</source>
+        <translation>选择一行以查看操作前后的状态。</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>Logged in</source>
+        <translation>登录</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Logged out</source>
+        <translation>退出登录</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Dismissed a flag</source>
+        <translation>撤销标记</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Resolved a dispute</source>
+        <translation>裁决争议</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Decided a waiver request</source>
+        <translation>处理减免申请</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Approved a waiver offline</source>
+        <translation>离线批准减免</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Waiver request withdrawn</source>
+        <translation>减免申请已撤回</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Viewed evidence</source>
+        <translation>查看证据</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Failed login</source>
+        <translation>登录失败</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Login locked (too many failures)</source>
+        <translation>登录已锁定（失败次数过多）</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>Loading the audit log...</source>
+        <translation>正在加载审计日志…</translation>
+    </message>
+    <message>
+        <location line="+40"/>
+        <source>{count} audit entries.</source>
+        <translation>共 {count} 条审计记录。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Newest {count} of {total} audit entries.</source>
+        <translation>{total} 条审计记录中最新的 {count} 条。</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>{supervisor} at {booth}</source>
+        <translation>{supervisor}（{booth}）</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>booth {booth}</source>
+        <translation>岗亭 {booth}</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Before:</source>
+        <translation>操作前：</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>After:</source>
+        <translation>操作后：</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>The server refused: {message}</source>
+        <translation>服务器拒绝：{message}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>You are not logged in; close this window and log in again.</source>
+        <translation>您尚未登录；请关闭此窗口并重新登录。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The server cannot be reached; try again.</source>
+        <translation>无法连接服务器，请重试。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Something went wrong; see the log.</source>
+        <translation>出现问题，请查看日志。</translation>
+    </message>
+</context>
+<context>
     <name>BoothApp</name>
     <message>
-        <location filename="../../ui/app.py" line="+263"/>
+        <location filename="../../ui/app.py" line="+265"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
@@ -192,7 +357,7 @@
 <context>
     <name>BoothSession</name>
     <message>
-        <location line="-179"/>
+        <location line="-180"/>
         <source>Plate recognition is running.</source>
         <translation>车牌识别正在运行。</translation>
     </message>
@@ -435,6 +600,65 @@ The details are in the log file:
         <location line="+13"/>
         <source>A dispute needs a reason.</source>
         <translation>记录异议需要填写原因。</translation>
+    </message>
+</context>
+<context>
+    <name>EvidencePane</name>
+    <message>
+        <location filename="../../ui/supervisor/evidence_pane.py" line="+104"/>
+        <source>Select a vehicle to see its evidence images.</source>
+        <translation>选择车辆以查看其证据图片。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <location line="+14"/>
+        <source>Loading evidence images...</source>
+        <translation>正在加载证据图片…</translation>
+    </message>
+    <message>
+        <location line="-5"/>
+        <source>No evidence images on file for {plate}.</source>
+        <translation>{plate} 没有存档的证据图片。</translation>
+    </message>
+    <message>
+        <location line="+31"/>
+        <source>Image not available</source>
+        <translation>图片不可用</translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>Snapshot</source>
+        <translation>抓拍图</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Plate crop</source>
+        <translation>车牌截图</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{kind}, {booth}, {when}</source>
+        <translation>{kind}，{booth}，{when}</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Loading...</source>
+        <translation>加载中…</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>The evidence images could not be loaded.</source>
+        <translation>无法加载证据图片。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Newest {shown} of {total} evidence images.</source>
+        <translation>{total} 张证据图片中最新的 {shown} 张。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>{count} evidence images.</source>
+        <translation>共 {count} 张证据图片。</translation>
     </message>
 </context>
 <context>
@@ -1222,44 +1446,44 @@ The details are in the log file:
 <context>
     <name>ReviewWindow</name>
     <message>
-        <location filename="../../ui/supervisor/review_window.py" line="+92"/>
+        <location filename="../../ui/supervisor/review_window.py" line="+95"/>
         <source>Supervisor review</source>
         <extracomment>(status sent to the server, or None for &quot;listed now&quot;); labels are translated in the widget.</extracomment>
         <translation>主管审核</translation>
     </message>
     <message>
-        <location line="+22"/>
+        <location line="+23"/>
         <source>Listed now (active and disputed)</source>
         <translation>当前在列（有效及有异议）</translation>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+197"/>
+        <location line="+207"/>
         <source>Active</source>
         <translation>有效</translation>
     </message>
     <message>
-        <location line="-196"/>
-        <location line="+197"/>
-        <location line="+99"/>
+        <location line="-206"/>
+        <location line="+207"/>
+        <location line="+102"/>
         <source>Disputed</source>
         <translation>有异议</translation>
     </message>
     <message>
-        <location line="-295"/>
-        <location line="+197"/>
-        <location line="+99"/>
+        <location line="-308"/>
+        <location line="+207"/>
+        <location line="+102"/>
         <source>Waived</source>
         <translation>已减免</translation>
     </message>
     <message>
-        <location line="-295"/>
-        <location line="+197"/>
+        <location line="-308"/>
+        <location line="+207"/>
         <source>Cleared</source>
         <translation>已清除</translation>
     </message>
     <message>
-        <location line="-192"/>
+        <location line="-202"/>
         <source>Search plate (look-alikes match)</source>
         <translation>搜索车牌（相似字符也会匹配）</translation>
     </message>
@@ -1281,12 +1505,12 @@ The details are in the log file:
     <message>
         <location line="+1"/>
         <location line="+29"/>
-        <location line="+24"/>
+        <location line="+26"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location line="-52"/>
+        <location line="-54"/>
         <location line="+36"/>
         <source>Amount</source>
         <translation>金额</translation>
@@ -1308,12 +1532,12 @@ The details are in the log file:
     </message>
     <message>
         <location line="+15"/>
-        <location line="+219"/>
+        <location line="+230"/>
         <source>Select a vehicle to see its file.</source>
         <translation>选择一辆车查看其档案。</translation>
     </message>
     <message>
-        <location line="-215"/>
+        <location line="-226"/>
         <source>Session</source>
         <translation>停车记录</translation>
     </message>
@@ -1339,12 +1563,12 @@ The details are in the log file:
     </message>
     <message>
         <location line="+1"/>
-        <location line="+250"/>
+        <location line="+263"/>
         <source>Unpaid</source>
         <translation>未付</translation>
     </message>
     <message>
-        <location line="-244"/>
+        <location line="-257"/>
         <source>Recorded</source>
         <translation>记录时间</translation>
     </message>
@@ -1374,7 +1598,7 @@ The details are in the log file:
         <translation>原因</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+4"/>
         <source>Dismiss (false positive)...</source>
         <translation>撤销（误报）…</translation>
     </message>
@@ -1382,6 +1606,11 @@ The details are in the log file:
         <location line="+1"/>
         <source>Resolve dispute...</source>
         <translation>处理异议…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Audit log of this vehicle</source>
+        <translation>该车辆的审计日志</translation>
     </message>
     <message>
         <location line="+17"/>
@@ -1394,7 +1623,12 @@ The details are in the log file:
         <translation>处理结果</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+2"/>
+        <source>Evidence images</source>
+        <translation>证据图片</translation>
+    </message>
+    <message>
+        <location line="+15"/>
         <source>Flagged vehicles</source>
         <translation>标记车辆</translation>
     </message>
@@ -1404,7 +1638,12 @@ The details are in the log file:
         <translation>减免申请</translation>
     </message>
     <message>
-        <location line="+39"/>
+        <location line="+2"/>
+        <source>Audit log</source>
+        <translation>审计日志</translation>
+    </message>
+    <message>
+        <location line="+40"/>
         <source>Loading flagged vehicles...</source>
         <translation>正在加载标记车辆…</translation>
     </message>
@@ -1419,17 +1658,17 @@ The details are in the log file:
         <translation>显示 {total} 辆标记车辆中的 {count} 辆。</translation>
     </message>
     <message>
-        <location line="+75"/>
+        <location line="+77"/>
         <source>Loading the file of {plate}...</source>
         <translation>正在加载 {plate} 的档案…</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
         <source>The file of {plate} could not be loaded.</source>
         <translation>无法加载 {plate} 的档案。</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+22"/>
         <source>{plate}: owes {amount}, {sessions} sessions, {outcomes} outcomes</source>
         <translation>{plate}：欠费 {amount}，{sessions} 条停车记录，{outcomes} 条处理结果</translation>
     </message>
@@ -1489,12 +1728,12 @@ The details are in the log file:
         <translation>正在提交决定…</translation>
     </message>
     <message>
-        <location line="-195"/>
+        <location line="-200"/>
         <source>Decision recorded.</source>
         <translation>决定已记录。</translation>
     </message>
     <message>
-        <location line="+208"/>
+        <location line="+213"/>
         <source>The server refused: {message}</source>
         <translation>服务器拒绝：{message}</translation>
     </message>
@@ -1514,7 +1753,7 @@ The details are in the log file:
         <translation>出现问题，请查看日志。</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+32"/>
         <source>Export flagged vehicles</source>
         <translation>导出标记车辆</translation>
     </message>
@@ -1882,12 +2121,22 @@ The details are in the log file:
         <translation>正在向服务器核验…</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+23"/>
         <source>The login failed unexpectedly; see the log.</source>
         <translation>登录意外失败，请查看日志。</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+5"/>
+        <source>Too many failed logins for this username. Wait a few minutes, then try again.</source>
+        <translation>该用户名登录失败次数过多。请等待几分钟后再试。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Too many failed logins for this username. Try again in {minutes} min.</source>
+        <translation>该用户名登录失败次数过多。请在 {minutes} 分钟后再试。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
         <source>The server cannot be reached. You can log in offline with your PIN (valid up to {hours} hours after your last online login).</source>
         <translation>无法连接服务器。您可以使用 PIN 离线登录（上次在线登录后 {hours} 小时内有效）。</translation>
     </message>

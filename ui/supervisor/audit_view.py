@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 WHEN, WHO, ACTION, PLATE, REASON, BEFORE, AFTER = range(7)
 PAGE_SIZE = 500
 SUMMARY_LIMIT = 160
-#: Actions the filter offers (None: all); labels are translated in the widget.
+# Actions the filter offers (None: all); labels are translated in the widget.
 ACTION_CHOICES: tuple[str | None, ...] = (
     None,
     "dismiss_flag",

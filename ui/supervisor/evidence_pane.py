@@ -25,12 +25,12 @@ from ui.roles import set_role
 
 log = logging.getLogger(__name__)
 
-#: Images shown at most (newest first): the snapshot and crop of the last few notices.
+# Images shown at most (newest first): the snapshot and crop of the last few notices.
 MAX_IMAGES = 6
 COLUMNS = 3
 THUMB_WIDTH = 280
 THUMB_HEIGHT = 170
-#: Thumbnails kept while the window is open, so going back to a vehicle fetches nothing.
+# Thumbnails kept while the window is open, so going back to a vehicle fetches nothing.
 CACHE_SIZE = 60
 
 
