@@ -127,3 +127,14 @@ def test_too_many_failed_logins_are_explained_and_offer_no_pin(
     assert not dialog.offline_box.isVisible()
     assert dialog.result() != dialog.DialogCode.Accepted
     assert cache.cached_usernames() == []
+
+
+def test_a_file_that_cannot_be_loaded_leaves_no_endless_loading_line(
+    qtbot, reference_server: ServerThread, cache, clients
+) -> None:
+    window = logged_in_window(qtbot, reference_server, cache, clients)
+    window.client.logout()
+    with qtbot.waitSignal(window.action_failed, timeout=10_000):
+        assert window.select_plate("PQR789")
+    assert window.evidence_pane.status.text() == "The evidence images could not be loaded."
+    assert window.evidence_pane.shown_images() == []

@@ -107,6 +107,11 @@ class EvidencePane(QWidget):
         """The vehicle's file is on its way."""
         self.clear(self.tr("Loading evidence images..."))
 
+    def show_failed(self) -> None:
+        """The vehicle's file could not be loaded, so neither can its images."""
+        self.clear(self.tr("The evidence images could not be loaded."))
+        set_role(self.status, "danger")
+
     def show_file(self, file: VehicleFile) -> None:
         """Fetch and show the evidence of ``file`` (newest first, at most :data:`MAX_IMAGES`)."""
         items = evidence_of(file)

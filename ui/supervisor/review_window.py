@@ -367,6 +367,7 @@ class ReviewWindow(QWidget):
             self.detail_title.setText(
                 self.tr("The file of {plate} could not be loaded.").format(plate=plate)
             )
+            self.evidence_pane.show_failed()
             self._failed(error)
 
         run_in_background(lambda: client.vehicle_file(plate), self._file_loaded, failed, owner=self)
