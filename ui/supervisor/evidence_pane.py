@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
@@ -26,17 +27,17 @@ from ui.roles import set_role
 log = logging.getLogger(__name__)
 
 # Images shown at most (newest first): the snapshot and crop of the last few notices.
-MAX_IMAGES = 6
-COLUMNS = 3
-THUMB_WIDTH = 280
-THUMB_HEIGHT = 170
+MAX_IMAGES = 4
+COLUMNS = 2  # one row per notice: its snapshot, then its crop
+THUMB_WIDTH = 256
+THUMB_HEIGHT = 144
 # Thumbnails kept while the window is open, so going back to a vehicle fetches nothing.
 CACHE_SIZE = 60
 
 
 def evidence_of(file: VehicleFile) -> list[Evidence]:
-    """Every evidence item of a file (outcomes, sightings, the file's own list), newest
-    first, each once."""
+    """Every evidence item of a file (outcomes, sightings, the file's own list), each
+    once: the newest notice first, each notice's snapshot before its crop."""
     seen: dict[uuid.UUID, Evidence] = {}
     groups: Iterable[list[Evidence]] = (
         [item for outcome in file.outcomes for item in outcome.evidence],
@@ -46,8 +47,16 @@ def evidence_of(file: VehicleFile) -> list[Evidence]:
     for group in groups:
         for item in group:
             seen.setdefault(item.evidence_id, item)
-    # Snapshot before crop for the same moment, so each notice reads as a pair.
-    return sorted(seen.values(), key=lambda e: (e.received_at, e.kind == "snapshot"), reverse=True)
+    newest: dict[object, datetime] = {}
+    for item in seen.values():
+        group = item.notice_id or item.read_id or item.evidence_id
+        newest[group] = max(newest.get(group, item.received_at), item.received_at)
+
+    def order(item: Evidence) -> tuple[datetime, str, bool]:
+        group = item.notice_id or item.read_id or item.evidence_id
+        return (newest[group], str(group), item.kind == "snapshot")
+
+    return sorted(seen.values(), key=order, reverse=True)
 
 
 def _thumbnail(data: bytes) -> QImage:
