@@ -97,6 +97,19 @@ class DetailedOcrEngine(OcrEngine, Protocol):
         ...
 
 
+@runtime_checkable
+class ProbabilityOcrEngine(DetailedOcrEngine, Protocol):
+    """An engine whose recognizer exposes its per-step character probabilities (CTC),
+    so a line can be re-read under a plate format (see :mod:`.constrained`)."""
+
+    def line_probabilities(
+        self, image_bgr: np.ndarray, quad: Sequence[Sequence[float]]
+    ) -> tuple[np.ndarray, Sequence[str]]:
+        """Steps x alphabet probabilities of the line at ``quad``, and the alphabet
+        (index 0 is the blank)."""
+        ...
+
+
 class EngineUnavailableError(RuntimeError):
     """The requested engine is not installed (an optional extra) or failed to load."""
 

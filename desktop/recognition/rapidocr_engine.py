@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +128,22 @@ class RapidOcrEngine:
             for quad, text, score in zip(quads, texts, scores, strict=True)
             if score >= self.min_text_score and str(text).strip()
         ]
+
+    def line_probabilities(
+        self, image_bgr: np.ndarray, quad: Sequence[Sequence[float]]
+    ) -> tuple[np.ndarray, Sequence[str]]:
+        """The recognizer's character probabilities along the text line at ``quad``.
+
+        Returns a steps x alphabet matrix (rows sum to 1) and the alphabet, whose
+        index 0 is the CTC blank; see :mod:`.constrained` for reading it under a format.
+        """
+        crop = get_rotate_crop_image(image_bgr, np.asarray(quad, dtype=np.float32))
+        _, height, width = self._rec.rec_image_shape
+        wh_ratio = max(width / height, crop.shape[1] / max(1, crop.shape[0]))
+        with self._lock:
+            batch = self._rec.resize_norm_img(crop, wh_ratio)[np.newaxis].astype(np.float32)
+            probs = self._rec.session(batch)[0]
+        return probs, self._rec.postprocess_op.character
 
     def read_line(self, image_bgr: np.ndarray) -> tuple[str, float]:
         """Read ``image_bgr`` as one text line, without detection (for straightened crops)."""

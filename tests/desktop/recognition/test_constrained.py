@@ -1,0 +1,132 @@
+"""Reading a line under a plate format: hand-made CTC probabilities, then the real
+PP-OCR recognizer on rendered Chinese plates whose province character it misses."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from desktop import plates
+from desktop.recognition.constrained import decode_slots
+from desktop.recognition.engine import ProbabilityOcrEngine, TextBox, load_engine
+from desktop.recognition.recognizer import PlateRecognizer
+from desktop.synthetic import render_plate
+
+ALPHABET = ["blank", "M", "川", "京", "A", "B", "1", "2", "·"]
+CN_ORDINARY = next(f for f in plates.profile("cn").formats if f.name == "cn-ordinary")
+
+
+def steps(*rows: dict[str, float]) -> np.ndarray:
+    """One probability row per step; what a row leaves out is spread over the rest."""
+    probs = np.zeros((len(rows), len(ALPHABET)))
+    for t, row in enumerate(rows):
+        for char, p in row.items():
+            probs[t, ALPHABET.index(char)] = p
+        rest = [i for i, ch in enumerate(ALPHABET) if ch not in row]
+        probs[t, rest] = (1.0 - sum(row.values())) / len(rest)
+    return probs
+
+
+def test_a_province_read_as_a_latin_letter_is_decoded_as_the_province() -> None:
+    # Greedy reading: "MA·12"; 川 is the likeliest province character where "M" sits.
+    probs = steps(
+        {"M": 0.7, "川": 0.2, "京": 0.01},
+        {"blank": 0.9},
+        {"A": 0.9},
+        {"·": 0.9},
+        {"1": 0.9},
+        {"blank": 0.9},
+        {"2": 0.9},
+    )
+    allowed = [frozenset(plates.CN_PROVINCES), frozenset("AB"), frozenset("12"), frozenset("12")]
+
+    reading = decode_slots(probs, ALPHABET, allowed)
+
+    assert reading is not None
+    assert reading.text == "川A12"
+    assert reading.margins[0] == pytest.approx(0.2 / 0.01, rel=0.01)
+
+
+def test_a_repeated_character_needs_a_gap_between_its_runs() -> None:
+    allowed = [frozenset("AB"), frozenset("12"), frozenset("12")]
+    one_run = steps({"A": 0.9}, {"1": 0.9}, {"1": 0.9})
+    two_runs = steps({"A": 0.9}, {"1": 0.9}, {"blank": 0.9}, {"1": 0.9})
+
+    reading = decode_slots(two_runs, ALPHABET, allowed)
+
+    assert decode_slots(one_run, ALPHABET, allowed) is None
+    assert reading is not None and reading.text == "A11"
+
+
+def test_no_reading_when_a_slot_allows_nothing_the_recognizer_knows() -> None:
+    probs = steps({"A": 0.9}, {"1": 0.9})
+
+    assert decode_slots(probs, ALPHABET, [frozenset("AB"), frozenset("Z")]) is None
+    assert decode_slots(probs, ALPHABET, [frozenset("AB")] * 3) is None  # too few steps
+
+
+@pytest.fixture(scope="module")
+def engine() -> ProbabilityOcrEngine:
+    loaded = load_engine("rapidocr")
+    assert isinstance(loaded, ProbabilityOcrEngine)
+    return loaded
+
+
+def plate_box(image: np.ndarray) -> TextBox:
+    h, w = image.shape[:2]
+    return TextBox.from_quad("", 0.0, ((0, 0), (w, 0), (w, h), (0, h)))
+
+
+@pytest.mark.parametrize("plate", ["川A019N2", "粤B3K8L5", "京N77Q21"])
+def test_the_real_recognizer_reads_a_rendered_plate_under_its_format(
+    engine: ProbabilityOcrEngine, plate: str
+) -> None:
+    image = render_plate(plate, "cn")
+    probs, alphabet = engine.line_probabilities(image, plate_box(image).quad)
+
+    reading = decode_slots(probs, alphabet, CN_ORDINARY.allowed)
+
+    assert reading is not None
+    assert reading.text == plate
+
+
+def province_painted_over(plate: str) -> np.ndarray:
+    """A rendered plate on a grey margin whose province character is painted over with
+    the plate colour, as a sticker or dirt would hide it."""
+    image = render_plate(plate, "cn", height=60)
+    h, w = image.shape[:2]
+    image[6:-6, 6 : int(w * 0.16)] = image[h // 2, 3]
+    return np.pad(image, ((40, 40), (60, 60), (0, 0)), constant_values=128)
+
+
+def small_blurred(plate: str, height: int = 16) -> np.ndarray:
+    """A rendered plate shrunk to ``height`` px and blurred, in a grey scene: at that
+    size the greedy reading garbles the province character."""
+    image = render_plate(plate, "cn", height=60)
+    small = cv2.resize(image, None, fx=height / 60, fy=height / 60, interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (3, 3), 0)
+    scene = np.full((200, 400, 3), 128, np.uint8)
+    scene[90 : 90 + small.shape[0], 120 : 120 + small.shape[1]] = small
+    return scene
+
+
+def test_a_province_the_greedy_reading_garbles_is_read_under_the_format(
+    engine: ProbabilityOcrEngine,
+) -> None:
+    image = small_blurred("粤B3K8L5")
+
+    greedy = [box.text for box in engine.read(image)]
+    found = PlateRecognizer(engine, "cn").recognize(image)
+
+    assert not any("粤" in text for text in greedy)  # the case the re-read is for
+    assert found and found[0].text == "粤B3K8L5"
+
+
+@pytest.mark.parametrize("plate", ["川A019N2", "湘F8ZS83", "粤B3K8L5", "京N77Q21"])
+def test_no_province_is_invented_where_none_is_left(
+    engine: ProbabilityOcrEngine, plate: str
+) -> None:
+    found = PlateRecognizer(engine, "cn").recognize(province_painted_over(plate))
+
+    assert found and found[0].text == plate[1:]
