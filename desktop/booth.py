@@ -10,7 +10,7 @@ import logging
 import uuid
 from pathlib import Path
 
-from desktop.client import ServerClient
+from desktop.client import ServerClient, ServerUnavailable
 from desktop.config import BoothConfig
 from desktop.domain import (
     Outcome,
@@ -24,6 +24,8 @@ from desktop.domain import (
 from desktop.plates import normalize
 from desktop.recovery import RecoveryService
 from desktop.store import Store
+from desktop.supervisor_models import WaiverRequest
+from desktop.supervisor_session import OfflineSupervisor, SupervisorSessionCache
 from desktop.sync import SyncStatus, SyncWorker
 
 log = logging.getLogger(__name__)
@@ -42,12 +44,16 @@ class BoothService:
         client: ServerClient,
         sync: SyncWorker,
         recovery: RecoveryService,
+        supervisors: SupervisorSessionCache | None = None,
+        offline_hours: float = 12.0,
     ) -> None:
         self.booth_id = booth_id
         self.store = store
         self.client = client
         self.sync = sync
         self.recovery = recovery
+        self.supervisors = supervisors or SupervisorSessionCache(store.path.parent)
+        self.offline_hours = offline_hours
 
     @classmethod
     def from_config(cls, config: BoothConfig, *, data_dir: Path | None = None) -> BoothService:
@@ -80,7 +86,13 @@ class BoothService:
             on_outcome_queued=sync.wake,
         )
         return cls(
-            booth_id=config.booth.id, store=store, client=client, sync=sync, recovery=recovery
+            booth_id=config.booth.id,
+            store=store,
+            client=client,
+            sync=sync,
+            recovery=recovery,
+            supervisors=SupervisorSessionCache(folder),
+            offline_hours=config.supervisor.offline_hours,
         )
 
     def start(self) -> None:
@@ -115,11 +127,71 @@ class BoothService:
         method: PaymentMethod | None = None,
         reason: str | None = None,
         reference: str | None = None,
+        approved_by: str | None = None,
+        waiver_request_id: uuid.UUID | None = None,
+        cancel_waiver_request: uuid.UUID | None = None,
     ) -> Outcome:
         """Record what happened after a notice; the server receives it through the outbox."""
         return self.recovery.record_outcome(
-            notice, kind, method=method, reason=reason, reference=reference
+            notice,
+            kind,
+            method=method,
+            reason=reason,
+            reference=reference,
+            approved_by=approved_by,
+            waiver_request_id=waiver_request_id,
+            cancel_waiver_request=cancel_waiver_request,
         )
+
+    # -- waivers: a supervisor decides -------------------------------------------------
+
+    def request_waiver(
+        self, notice: RecoveryNotice, reason: str, request_id: uuid.UUID
+    ) -> WaiverRequest:
+        """Ask the supervisors to waive the notice's sessions (blocking HTTP; off the GUI
+        thread). Idempotent by ``request_id``: asking again answers the same request.
+        Raises the client's ``ServerError`` subclasses (``ServerUnavailable`` offline)."""
+        if not notice.sessions:
+            raise ValueError("the notice lists no sessions to waive")
+        request = self.client.create_waiver_request(
+            request_id=request_id,
+            notice_id=notice.notice_id,
+            plate=notice.listed_plate,
+            session_ids=notice.session_ids,
+            reason=reason,
+            lane=notice.read.lane,
+            attendant=self.recovery.attendant or None,
+        )
+        log.info("waiver request %s for %s: %s", request_id, notice.listed_plate, request.status)
+        return request
+
+    def waiver_status(self, request_id: uuid.UUID) -> WaiverRequest:
+        """The request and the supervisor's decision (blocking HTTP; poll off the GUI thread)."""
+        return self.client.waiver_request(request_id)
+
+    def cancel_waiver(self, request_id: uuid.UUID, reason: str) -> WaiverRequest | None:
+        """Withdraw a request (blocking HTTP). The answer may be an approval or refusal that
+        came first. Offline, the cancellation is queued for the server and None returned."""
+        try:
+            return self.client.cancel_waiver_request(request_id, reason)
+        except ServerUnavailable:
+            log.info("server unreachable: waiver request %s cancellation queued", request_id)
+            self.recovery.queue_waiver_cancel(request_id, reason)
+            return None
+
+    def queue_waiver_cancel(self, request_id: uuid.UUID, reason: str) -> None:
+        """Withdraw a request through the outbox (no network on the caller's thread)."""
+        self.recovery.queue_waiver_cancel(request_id, reason)
+
+    def offline_supervisors(self) -> list[str]:
+        """Supervisors who logged in online at this booth (their PIN is cached)."""
+        return self.supervisors.cached_usernames()
+
+    def approve_waiver_offline(self, username: str, pin: str) -> OfflineSupervisor:
+        """A supervisor at the booth approves with their PIN, checked against the hash
+        cached at their last online login within ``offline_hours`` (blocking: scrypt).
+        Raises ``OfflineLoginRefused`` (unknown, expired, wrong_pin)."""
+        return self.supervisors.offline_login(username, pin, self.offline_hours)
 
     def start_qr_payment(self, notice: RecoveryNotice) -> PaymentIntent:
         """Ask the server for a QR payment of the notice's unpaid sessions (blocking HTTP).

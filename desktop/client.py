@@ -59,6 +59,7 @@ from desktop.domain import (
 )
 from desktop.plates import normalize
 from desktop.redaction import redact_url
+from desktop.supervisor_models import WaiverRequest
 
 log = logging.getLogger(__name__)
 
@@ -485,6 +486,65 @@ class ServerClient:
         answer = self._fetch(call, PaymentIntent)[1]
         if answer.intent_id != intent_id:
             raise self._malformed(call, "answer is for another intent_id")
+        return answer
+
+    def create_waiver_request(
+        self,
+        *,
+        request_id: uuid.UUID,
+        notice_id: uuid.UUID,
+        plate: str,
+        session_ids: list[int],
+        reason: str,
+        lane: str,
+        attendant: str | None,
+    ) -> WaiverRequest:
+        """``POST /waiver-requests``: ask a supervisor to waive these sessions.
+
+        Idempotent by ``request_id`` (a replay answers the request as it stands), hence
+        retried. Refusals are :class:`ServerRejected` (422 ``unknown_sessions``, ...).
+        """
+        payload = {
+            "request_id": str(request_id),
+            "notice_id": str(notice_id),
+            "plate": plate,
+            "session_ids": list(session_ids),
+            "reason": reason,
+            "lane": lane,
+            "attendant": attendant or None,
+        }
+        call = _Call("POST", "/waiver-requests", "/waiver-requests", body=_encode(payload))
+        answer = self._fetch(call, WaiverRequest)[1]
+        if answer.request_id != request_id:
+            raise self._malformed(call, "answer is for another request_id")
+        return answer
+
+    def waiver_request(self, request_id: uuid.UUID) -> WaiverRequest:
+        """``GET /waiver-requests/{request_id}``: the request and the supervisor's decision."""
+        path = f"/waiver-requests/{quote(str(request_id), safe='')}"
+        call = _Call("GET", path, "/waiver-requests/{request_id}")
+        answer = self._fetch(call, WaiverRequest)[1]
+        if answer.request_id != request_id:
+            raise self._malformed(call, "answer is for another request_id")
+        return answer
+
+    def cancel_waiver_request(self, request_id: uuid.UUID, reason: str) -> WaiverRequest:
+        """``POST /waiver-requests/{request_id}/cancel``: withdraw a pending request.
+
+        The answer is the request as it now stands: ``cancelled``, or ``approved`` /
+        ``refused`` when a supervisor decided first. Idempotent, hence retried; an
+        unknown request is :class:`ServerRejected` 404 ``unknown_waiver_request``.
+        """
+        path = f"/waiver-requests/{quote(str(request_id), safe='')}/cancel"
+        call = _Call(
+            "POST",
+            path,
+            "/waiver-requests/{request_id}/cancel",
+            body=_encode({"reason": reason}),
+        )
+        answer = self._fetch(call, WaiverRequest)[1]
+        if answer.request_id != request_id:
+            raise self._malformed(call, "answer is for another request_id")
         return answer
 
     # ----------------------------------------------------------------- machinery

@@ -291,6 +291,9 @@ class Outcome:
     """What happened after a notice, as recorded at the booth and queued for the server.
 
     ``created`` is False when the notice already had an outcome and this is that one.
+    A ``waived`` outcome names the supervisor who approved it (``approved_by``) and the
+    approved waiver request, or no request when the supervisor approved offline at the
+    booth with their PIN.
     """
 
     outcome_id: uuid.UUID
@@ -306,10 +309,12 @@ class Outcome:
     attendant: str
     recorded_at: datetime
     created: bool = True
+    approved_by: str | None = None
+    waiver_request_id: uuid.UUID | None = None
 
     def request_body(self) -> dict[str, object]:
         """The body of ``POST /api/v1/outcomes`` for this outcome."""
-        return {
+        body: dict[str, object] = {
             "outcome_id": str(self.outcome_id),
             "notice_id": str(self.notice_id),
             "plate": self.plate,
@@ -323,3 +328,8 @@ class Outcome:
             "attendant": self.attendant,
             "recorded_at": self.recorded_at.isoformat(),
         }
+        if self.approved_by is not None:
+            body["approved_by"] = self.approved_by
+        if self.waiver_request_id is not None:
+            body["waiver_request_id"] = str(self.waiver_request_id)
+        return body

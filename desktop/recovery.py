@@ -233,12 +233,20 @@ class RecoveryService:
         method: PaymentMethod | None = None,
         reason: str | None = None,
         reference: str | None = None,
+        approved_by: str | None = None,
+        waiver_request_id: uuid.UUID | None = None,
+        cancel_waiver_request: uuid.UUID | None = None,
     ) -> Outcome:
         """Record what happened after ``notice`` and queue it for the server, atomically.
 
         A second outcome for the same notice is refused by the store: the first one is
-        returned, so a double click can never record two payments.
+        returned, so a double click can never record two payments. A waiver needs the
+        supervisor who approved it (``approved_by``). ``cancel_waiver_request`` withdraws
+        a waiver request of the notice still open at the server (queued in the same
+        transaction, ahead of the outcome), so a later approval cannot count twice.
         """
+        if kind is OutcomeKind.WAIVED and not approved_by:
+            raise ValueError("a waiver needs the supervisor who approved it")
         recorded = self._store.record_outcome(
             outcome_id=uuid.uuid4(),
             notice_id=notice.notice_id,
@@ -252,6 +260,14 @@ class RecoveryService:
             recorded_at=self._clock(),
             reason=reason,
             reference=reference,
+            approved_by=approved_by,
+            waiver_request_id=waiver_request_id,
+            cancel_waiver_request=cancel_waiver_request,
         )
         self._on_outcome_queued()
         return recorded
+
+    def queue_waiver_cancel(self, request_id: uuid.UUID, reason: str) -> None:
+        """Withdraw a waiver request through the outbox (the server may be down)."""
+        self._store.records.queue_waiver_cancel(request_id, reason)
+        self._on_outcome_queued()

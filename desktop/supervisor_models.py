@@ -15,9 +15,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from desktop.domain import UnpaidSession
 
 FlagStatus = Literal["active", "disputed", "waived", "cleared"]
-WaiverStatus = Literal["pending", "approved", "refused"]
+WaiverStatus = Literal["pending", "approved", "refused", "cancelled"]
 FLAG_STATUSES: tuple[str, ...] = ("active", "disputed", "waived", "cleared")
-WAIVER_STATUSES: tuple[str, ...] = ("pending", "approved", "refused")
+WAIVER_STATUSES: tuple[str, ...] = ("pending", "approved", "refused", "cancelled")
 
 
 class _Answer(BaseModel):

@@ -27,6 +27,7 @@ from desktop.client import (
 from desktop.domain import BlacklistEntry, utc_now
 from desktop.store import OutboxItem, Store
 from desktop.store.evidence_files import OUTBOX_EVIDENCE, EvidenceFileError
+from desktop.store.records import OUTBOX_WAIVER_CANCEL
 
 log = logging.getLogger(__name__)
 
@@ -250,6 +251,8 @@ class SyncWorker:
                     log.warning(
                         "outcome %s: %s", item.key, answer.message or "sessions already paid"
                     )
+            elif item.kind == OUTBOX_WAIVER_CANCEL:
+                response = self._cancel_waiver(item)
             else:
                 answer = self._client.report_read(item.payload)
                 response = answer.model_dump(mode="json")
@@ -301,6 +304,21 @@ class SyncWorker:
         """An evidence row is settled (sent or refused for good): its file is not needed."""
         if item.kind == OUTBOX_EVIDENCE:
             self._store.evidence.remove_for(item.payload)
+
+    def _cancel_waiver(self, item: OutboxItem) -> dict[str, object]:
+        """Withdraw a waiver request; one the server never received needs nothing."""
+        request_id = uuid.UUID(str(item.payload["request_id"]))
+        try:
+            answer = self._client.cancel_waiver_request(request_id, str(item.payload["reason"]))
+        except ServerRejected as exc:
+            if exc.status == 404 and exc.code == "unknown_waiver_request":
+                return {"status": "unknown"}
+            raise
+        if answer.status == "approved":
+            # Another outcome was recorded here first; that one stands (the server keeps
+            # the supervisor's waiver and answers a payment "already paid").
+            log.warning("waiver request %s was approved before its cancellation", request_id)
+        return answer.model_dump(mode="json")
 
 
 def backoff_s(attempts: int) -> float:

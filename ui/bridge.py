@@ -9,6 +9,7 @@ methods themselves; they go through here.
 from __future__ import annotations
 
 import logging
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -113,10 +114,20 @@ class BoothBridge(QObject):
         method: PaymentMethod | None = None,
         reason: str | None = None,
         reference: str | None = None,
+        approved_by: str | None = None,
+        waiver_request_id: uuid.UUID | None = None,
+        cancel_waiver_request: uuid.UUID | None = None,
     ) -> Outcome:
         """Store an outcome (one local transaction; the outbox delivers it)."""
         outcome = self.booth.record_outcome(
-            notice, kind, method=method, reason=reason, reference=reference
+            notice,
+            kind,
+            method=method,
+            reason=reason,
+            reference=reference,
+            approved_by=approved_by,
+            waiver_request_id=waiver_request_id,
+            cancel_waiver_request=cancel_waiver_request,
         )
         self.outcome_recorded.emit(outcome)
         return outcome

@@ -143,7 +143,21 @@ _V3_OUTCOMES_BY_PLATE = Migration(
     ("CREATE INDEX ix_outcomes_plate ON outcomes (plate)",),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1_BASE_TABLES, _V2_NEAR_KEYS, _V3_OUTCOMES_BY_PLATE)
+_V4_WAIVER_APPROVALS = Migration(
+    4,
+    "outcomes name who approved a waiver and the approved request",
+    (
+        "ALTER TABLE outcomes ADD COLUMN approved_by TEXT",
+        "ALTER TABLE outcomes ADD COLUMN waiver_request_id TEXT",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _V1_BASE_TABLES,
+    _V2_NEAR_KEYS,
+    _V3_OUTCOMES_BY_PLATE,
+    _V4_WAIVER_APPROVALS,
+)
 HEAD_VERSION = MIGRATIONS[-1].version
 
 

@@ -116,6 +116,8 @@ class OutcomeRow(Base):
     reference: Mapped[str | None] = mapped_column(Text)
     attendant: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[str] = mapped_column(Text)
+    approved_by: Mapped[str | None] = mapped_column(Text)  # version 4: a waiver's supervisor
+    waiver_request_id: Mapped[str | None] = mapped_column(Text)  # version 4
 
 
 class OutboxRow(Base):

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 OUTBOX_OUTCOME = "outcome"
 OUTBOX_READ = "read"
+OUTBOX_WAIVER_CANCEL = "waiver_cancel"
 SETTLING_KINDS = (OutcomeKind.PAID, OutcomeKind.WAIVED, OutcomeKind.DISPUTED)
 
 _reads = PlateReadRow.__table__
@@ -173,8 +174,14 @@ class Records:
         recorded_at: datetime,
         reason: str | None = None,
         reference: str | None = None,
+        approved_by: str | None = None,
+        waiver_request_id: uuid.UUID | None = None,
+        cancel_waiver_request: uuid.UUID | None = None,
     ) -> Outcome:
         """Record the outcome of a notice and queue it for the server, in one transaction.
+
+        ``cancel_waiver_request``: a waiver request of this notice still open at the
+        server; its cancellation is queued ahead of the outcome, in the same transaction.
 
         A notice gets at most one outcome: when it already has one, nothing is written
         and the existing outcome is returned with ``created=False``.
@@ -201,6 +208,8 @@ class Records:
             attendant=attendant,
             recorded_at=recorded_at,
             created=True,
+            approved_by=approved_by,
+            waiver_request_id=waiver_request_id,
         )
         read_id, evidence = self._prepare_evidence(notice_id)
         queued = False
@@ -227,6 +236,10 @@ class Records:
                     raise UnknownNoticeError(f"no notice {notice_id}")
                 connection.execute(insert(_outcomes).values(_outcome_row(record)))
                 now = self._clock()
+                if cancel_waiver_request is not None:
+                    _enqueue_waiver_cancel(
+                        connection, cancel_waiver_request, f"outcome recorded: {kind.value}", now
+                    )
                 enqueue(
                     connection,
                     kind=OUTBOX_OUTCOME,
@@ -293,6 +306,12 @@ class Records:
         with self._units.write() as session:
             return _enqueue_read(session.connection(), body, self._clock())
 
+    def queue_waiver_cancel(self, request_id: uuid.UUID, reason: str) -> bool:
+        """Queue the cancellation of a waiver request the server may still hold open;
+        False when it was queued before."""
+        with self._units.write() as session:
+            return _enqueue_waiver_cancel(session.connection(), request_id, reason, self._clock())
+
     # -- read-only queries for the shift report ---------------------------------------
 
     def outcome_totals_between(
@@ -323,6 +342,18 @@ def _enqueue_read(connection: Connection, body: dict[str, Any], now: datetime) -
     return enqueue(connection, kind=OUTBOX_READ, key=str(body["read_id"]), payload=body, now=now)
 
 
+def _enqueue_waiver_cancel(
+    connection: Connection, request_id: uuid.UUID, reason: str, now: datetime
+) -> bool:
+    return enqueue(
+        connection,
+        kind=OUTBOX_WAIVER_CANCEL,
+        key=str(request_id),
+        payload={"request_id": str(request_id), "reason": reason},
+        now=now,
+    )
+
+
 def _outcome_row(record: Outcome) -> dict[str, Any]:
     return {
         "outcome_id": str(record.outcome_id),
@@ -337,6 +368,10 @@ def _outcome_row(record: Outcome) -> dict[str, Any]:
         "reference": record.reference,
         "attendant": record.attendant,
         "recorded_at": to_db_time(record.recorded_at),
+        "approved_by": record.approved_by,
+        "waiver_request_id": None
+        if record.waiver_request_id is None
+        else str(record.waiver_request_id),
     }
 
 
@@ -355,6 +390,10 @@ def _outcome_from_row(row: Mapping[str, Any]) -> Outcome:
         attendant=row["attendant"],
         recorded_at=from_db_time(row["recorded_at"]),
         created=False,
+        approved_by=row["approved_by"],
+        waiver_request_id=None
+        if row["waiver_request_id"] is None
+        else uuid.UUID(row["waiver_request_id"]),
     )
 
 

@@ -97,11 +97,11 @@
     </message>
     <message>
         <location line="+2"/>
-        <source>waived by a supervisor</source>
-        <translation>主管已减免</translation>
+        <source>waived, approved by {supervisor} ({reason})</source>
+        <translation>已减免，由 {supervisor} 批准（{reason}）</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+4"/>
         <source>let through unpaid ({reason})</source>
         <translation>未缴费放行（{reason}）</translation>
     </message>
@@ -457,7 +457,7 @@ Type plates with F2 meanwhile, and ask IT to check the OCR engine setting.</sour
 <context>
     <name>CardForm</name>
     <message>
-        <location filename="../../ui/notice/forms.py" line="+166"/>
+        <location filename="../../ui/notice/forms.py" line="+169"/>
         <source>Card: charge {owed} on the card terminal, then type its reference.</source>
         <translation>刷卡：在刷卡机上收取 {owed}，然后输入交易参考号。</translation>
     </message>
@@ -1027,24 +1027,24 @@ The details are in the log file:
 <context>
     <name>NoticeDialog</name>
     <message>
-        <location filename="../../ui/notice/dialog.py" line="+88"/>
+        <location filename="../../ui/notice/dialog.py" line="+91"/>
         <source>Unpaid parking: {plate}</source>
         <translation>停车欠费：{plate}</translation>
     </message>
     <message>
-        <location line="+67"/>
+        <location line="+71"/>
         <source>Notices waiting after this one: {count}</source>
         <translation>之后等待处理的欠费提示：{count} 条</translation>
     </message>
     <message>
-        <location line="+254"/>
-        <source>Let through unpaid</source>
-        <translation>未缴费放行</translation>
+        <location line="+305"/>
+        <source>Let go (reminded)</source>
+        <translation>已提醒，放行</translation>
     </message>
     <message>
         <location line="+0"/>
-        <source>Let go (reminded)</source>
-        <translation>已提醒，放行</translation>
+        <source>Ask for a waiver</source>
+        <translation>申请减免</translation>
     </message>
     <message>
         <location line="+4"/>
@@ -1072,17 +1072,12 @@ The details are in the log file:
         <translation>车牌有误</translation>
     </message>
     <message>
-        <location line="+12"/>
-        <source>Collect the payment: F5 cash, F6 card, F7 QR code. F8 if the driver disputes, F9 to let the vehicle through unpaid, F2 if the plate is wrong.</source>
-        <translation>请收费：F5 现金，F6 刷卡，F7 二维码。司机有异议按 F8，未缴费放行按 F9，车牌有误按 F2。</translation>
-    </message>
-    <message>
-        <location line="+5"/>
+        <location line="+17"/>
         <source>Collect the payment: F5 cash, F6 card, F7 QR code. F8 if the driver disputes, F9 to remind the driver and let them go, F2 if the plate is wrong.</source>
         <translation>收费：F5 现金，F6 刷卡，F7 二维码。司机有异议按 F8，提醒司机后放行按 F9，车牌有误按 F2。</translation>
     </message>
     <message>
-        <location line="-179"/>
+        <location line="-223"/>
         <location line="+11"/>
         <location line="+10"/>
         <source>This notice stays open until you pick an action.</source>
@@ -1094,12 +1089,12 @@ The details are in the log file:
         <translation>正在记录……</translation>
     </message>
     <message>
-        <location line="+28"/>
+        <location line="+35"/>
         <source>Could not record this ({error}). Nothing was saved; try again.</source>
         <translation>无法记录（{error}）。未保存任何内容；请重试。</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+16"/>
         <source>This notice already has an outcome: {what}. Nothing new was recorded.</source>
         <translation>此提示已有处理结果：{what}。未记录新内容。</translation>
     </message>
@@ -1127,6 +1122,11 @@ The details are in the log file:
         <location line="+20"/>
         <source>Close [Enter]</source>
         <translation>关闭 [Enter]</translation>
+    </message>
+    <message>
+        <location line="+92"/>
+        <source>Collect the payment: F5 cash, F6 card, F7 QR code. F8 if the driver disputes, F9 to ask a supervisor to waive the debt, F2 if the plate is wrong.</source>
+        <translation>请收费：F5 现金，F6 刷卡，F7 二维码。司机有异议按 F8，请主管减免欠费按 F9，车牌有误按 F2。</translation>
     </message>
 </context>
 <context>
@@ -2197,6 +2197,151 @@ The details are in the log file:
         <location line="+4"/>
         <source>Cancel [Esc]</source>
         <translation>取消 [Esc]</translation>
+    </message>
+</context>
+<context>
+    <name>WaiverForm</name>
+    <message>
+        <location filename="../../ui/notice/waiver.py" line="+75"/>
+        <source>A waiver needs a supervisor. Say why the driver should not pay; the request goes to the supervisors. You can still take the payment meanwhile.</source>
+        <translation>减免须经主管批准。请说明司机为何无需缴费，申请将发送给主管。等待期间仍可收费。</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>e.g. ambulance on duty</source>
+        <translation>例如：执勤救护车</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <location line="+343"/>
+        <source>Ask a supervisor</source>
+        <translation>请主管批准</translation>
+    </message>
+    <message>
+        <location line="-342"/>
+        <source>Withdraw the request</source>
+        <translation>撤回申请</translation>
+    </message>
+    <message>
+        <location line="+28"/>
+        <source>Approve with the supervisor&apos;s PIN</source>
+        <translation>用主管 PIN 码批准</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Supervisor</source>
+        <translation>主管</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Supervisor PIN</source>
+        <translation>主管 PIN 码</translation>
+    </message>
+    <message>
+        <location line="+35"/>
+        <source>A waiver request needs a reason.</source>
+        <translation>减免申请需要填写原因。</translation>
+    </message>
+    <message>
+        <location line="+35"/>
+        <source>Type the reason for the waiver first.</source>
+        <translation>请先填写减免原因。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The supervisor&apos;s name and PIN are needed.</source>
+        <translation>需要主管的用户名和 PIN 码。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Checking the PIN...</source>
+        <translation>正在核对 PIN 码...</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Sending the request to the supervisors...</source>
+        <translation>正在将申请发送给主管...</translation>
+    </message>
+    <message>
+        <location line="+43"/>
+        <source>The server refused the request ({reason}). Collect the payment.</source>
+        <translation>服务器拒绝了该申请（{reason}）。请收费。</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Waiting for a supervisor... (asked at {time})</source>
+        <translation>正在等待主管处理...（申请时间 {time}）</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Approved by {supervisor}.</source>
+        <translation>{supervisor} 已批准。</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Refused by {supervisor}: {reason}. Collect the payment.</source>
+        <translation>{supervisor} 已拒绝：{reason}。请收费。</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <location line="+11"/>
+        <source>The waiver request was withdrawn.</source>
+        <translation>减免申请已撤回。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Could not withdraw the request ({error}).</source>
+        <translation>无法撤回申请（{error}）。</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>The server cannot be reached and no supervisor has logged in online at this booth, so no waiver is possible now: without a supervisor there is no waiver. Collect the payment, or wait for the server.</source>
+        <translation>无法连接服务器，且没有主管在本岗亭在线登录过，因此现在无法减免：没有主管就没有减免。请收费，或等待服务器恢复。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>The server cannot be reached, so the request may not reach a supervisor (it is sent again as soon as the server is back). A supervisor at the booth can approve now with their PIN.</source>
+        <translation>无法连接服务器，申请可能无法送达主管（服务器恢复后会重新发送）。在岗亭现场的主管可以现在用其 PIN 码批准。</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>The server cannot be reached; the request waits for it.</source>
+        <translation>无法连接服务器；申请等待服务器恢复。</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Approved by {supervisor} at the booth.</source>
+        <translation>{supervisor} 已在岗亭现场批准。</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>The PIN could not be checked. Nothing was recorded.</source>
+        <translation>无法核对 PIN 码。未记录任何内容。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Wrong PIN. Nothing was recorded: no waiver without a supervisor.</source>
+        <translation>PIN 码错误。未记录任何内容：没有主管就没有减免。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>This supervisor&apos;s last online login here is too old; their PIN is not accepted offline. Nothing was recorded.</source>
+        <translation>该主管在本岗亭的上次在线登录已过期，离线时不接受其 PIN 码。未记录任何内容。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>This supervisor has not logged in online at this booth, so their PIN is not known here. Nothing was recorded.</source>
+        <translation>该主管未在本岗亭在线登录过，本岗亭不知道其 PIN 码。未记录任何内容。</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Ask again</source>
+        <translation>重新申请</translation>
     </message>
 </context>
 <context>

@@ -127,7 +127,7 @@ def test_the_notice_shows_the_plate_amount_sessions_match_and_source(open_notice
         "collectCardButton": "Card [F6]",
         "collectQrButton": "QR code [F7]",
         "disputeButton": "Driver disputes [F8]",
-        "letThroughButton": "Let through unpaid [F9]",
+        "letThroughButton": "Ask for a waiver [F9]",
         "wrongPlateButton": "Wrong plate [F2]",
     }
 
@@ -265,36 +265,6 @@ def test_a_dispute_needs_a_reason(qtbot, open_notice, notice, recorded):
     confirm(qtbot, dialog)
     outcome = wait_outcome(qtbot, dialog)
     assert (outcome.kind, outcome.reason) == (OutcomeKind.DISPUTED, "paid at the machine")
-
-
-def test_letting_through_under_must_pay_needs_the_supervisor_pin(
-    bridge, qtbot, open_notice, notice, recorded
-):
-    dialog = open_notice(notice, policy="must_pay")
-    press(qtbot, dialog, Qt.Key.Key_F9)
-    leave = dialog.leave_form
-    assert leave.pin is not None
-    qtbot.keyClicks(leave.reason, "ambulance behind")
-    confirm(qtbot, dialog)
-    assert recorded == []  # no PIN typed: nothing happens
-
-    qtbot.keyClicks(leave.pin.field, "1234")
-    confirm(qtbot, dialog)
-    qtbot.waitUntil(lambda: leave.pin.failed_attempts == 1)
-    assert "Wrong PIN (1 failed)" in leave.pin.message.text()
-    assert "Nothing was recorded" in leave.message.text()
-    assert leave.pin.field.text() == ""
-    assert dialog.outcome is None
-    assert dialog.isVisible()
-    assert recorded == []
-
-    qtbot.keyClicks(leave.pin.field, SUPERVISOR_PIN)
-    confirm(qtbot, dialog)
-    outcome = wait_outcome(qtbot, dialog)
-    assert (outcome.kind, outcome.reason) == (OutcomeKind.LEFT_UNPAID, "ambulance behind")
-    assert len(recorded) == 1
-    bridge.booth.sync_now()
-    assert owed_on_server(bridge) == 1850  # letting through is not paying
 
 
 def test_under_remind_only_the_driver_is_reminded_and_let_go_without_a_pin(

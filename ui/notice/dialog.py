@@ -1,7 +1,7 @@
 """The recovery notice dialog: modal, on top, and closed only by an outcome or Wrong plate.
 
-Keys: F5 cash, F6 card, F7 QR code, F8 the driver disputes, F9 let through unpaid (under
-remind_only: let go, reminded), F2 wrong plate; Ctrl+Enter confirms the open form;
+Keys: F5 cash, F6 card, F7 QR code, F8 the driver disputes, F9 ask a supervisor for a
+waiver (under remind_only: let go, reminded), F2 wrong plate; Ctrl+Enter confirms the open form;
 Escape goes back to the choice of actions. Enter alone and Escape never record or close.
 """
 
@@ -41,6 +41,8 @@ from ui.notice.forms import (
 )
 from ui.notice.qr import QrForm
 from ui.notice.summary import NoticeSummary
+from ui.notice.waiver import POLL_INTERVAL_MS as WAIVER_POLL_MS
+from ui.notice.waiver import WaiverForm
 from ui.notice.wording import describe_outcome
 from ui.roles import scaled_font, set_role
 
@@ -72,6 +74,7 @@ class NoticeDialog(QDialog):
         parent: QWidget | None = None,
         recorded: Outcome | None = None,
         close_after_ms: int = CLOSE_AFTER_MS,
+        waiver_poll_ms: int = WAIVER_POLL_MS,
     ) -> None:
         super().__init__(parent)
         if exit_policy not in ("must_pay", "remind_only"):
@@ -102,9 +105,10 @@ class NoticeDialog(QDialog):
             "card": CardForm(notice, self),
             "qr": QrForm(notice, bridge, self),
             "dispute": DisputeForm(self),
-            "leave": LetThroughForm(
-                needs_pin=exit_policy == "must_pay", verify_pin=verify_pin, parent=self
-            ),
+            # must_pay: a waiver needs a supervisor; remind_only: remind and let go.
+            "leave": WaiverForm(notice, bridge, self, poll_ms=waiver_poll_ms)
+            if exit_policy == "must_pay"
+            else LetThroughForm(needs_pin=False, verify_pin=verify_pin, parent=self),
             "wrong_plate": WrongPlateForm(notice, self),
         }
         for form in self.forms.values():
@@ -119,6 +123,8 @@ class NoticeDialog(QDialog):
         self.status.setWordWrap(True)
         self.status.setContentsMargins(6, 2, 6, 2)
 
+        self.waiver_state = self._waiver_state_label()
+
         self.waiting = QLabel(self)
         self.waiting.setObjectName("noticeWaiting")
         self.waiting.setContentsMargins(6, 2, 6, 2)
@@ -129,6 +135,7 @@ class NoticeDialog(QDialog):
         layout.addWidget(self.summary)
         layout.addLayout(actions)
         layout.addWidget(self.pages, 1)
+        layout.addWidget(self.waiver_state)
         layout.addWidget(self.status)
         layout.addWidget(self.waiting)
 
@@ -167,7 +174,7 @@ class NoticeDialog(QDialog):
 
     @property
     def exit_policy(self) -> ExitPolicy:
-        """must_pay (letting through unpaid needs the supervisor's PIN) or remind_only."""
+        """must_pay (a waiver needs a supervisor) or remind_only (remind and let go)."""
         return self._policy
 
     @property
@@ -188,7 +195,14 @@ class NoticeDialog(QDialog):
 
     @property
     def leave_form(self) -> LetThroughForm:
+        """F9 under remind_only (under must_pay it is :attr:`waiver_form`)."""
         return self.forms["leave"]  # type: ignore[return-value]
+
+    @property
+    def waiver_form(self) -> WaiverForm | None:
+        """F9 under must_pay: ask a supervisor for a waiver (None under remind_only)."""
+        form = self.forms["leave"]
+        return form if isinstance(form, WaiverForm) else None
 
     @property
     def wrong_plate_form(self) -> WrongPlateForm:
@@ -210,7 +224,7 @@ class NoticeDialog(QDialog):
         set_role(self.status, "")
         if key == "qr":
             self.qr_form.start()
-        if key == "leave":
+        if key == "leave" and self.waiver_form is None:
             self.leave_form.select_reason()
         else:
             field = form.first_field()
@@ -293,6 +307,10 @@ class NoticeDialog(QDialog):
         self._set_actions_enabled(False)
         self._say(self.tr("Recording..."), "muted")
         bridge, notice = self._bridge, self._notice
+        # A waiver request still open at the server is withdrawn with this outcome (unless
+        # this is its own approval), so a later approval can never count as well.
+        open_request = None if self.waiver_form is None else self.waiver_form.open_request_id
+        cancel = open_request if open_request != request.waiver_request_id else None
         run_in_background(
             lambda: bridge.record_outcome(
                 notice,
@@ -300,6 +318,9 @@ class NoticeDialog(QDialog):
                 method=request.method,
                 reason=request.reason,
                 reference=request.reference,
+                approved_by=request.approved_by,
+                waiver_request_id=request.waiver_request_id,
+                cancel_waiver_request=cancel,
             ),
             self._recorded,
             self._record_failed,
@@ -328,6 +349,9 @@ class NoticeDialog(QDialog):
     def _show_outcome(self, outcome: Outcome, change_cents: int | None, *, earlier: bool) -> None:
         self._outcome = outcome
         self.qr_form.stop()
+        if self.waiver_form is not None:
+            self.waiver_form.stop()
+        self.waiver_state.hide()
         self._set_actions_enabled(False)
         currency = self._notice.currency
         what = describe_outcome(outcome, currency)
@@ -397,7 +421,41 @@ class NoticeDialog(QDialog):
         self._may_close = True
         self._close_timer.stop()
         self.qr_form.stop()
+        self._withdraw_open_waiver()
         self.done(code)
+
+    def _withdraw_open_waiver(self) -> None:
+        """Closing without an outcome (wrong plate, shutdown): withdraw an open request."""
+        form = self.waiver_form
+        if form is None:
+            return
+        request_id = form.open_request_id
+        form.stop()
+        if request_id is None or self._outcome is not None:
+            return
+        try:
+            self._bridge.booth.queue_waiver_cancel(request_id, "notice closed without an outcome")
+        except Exception:
+            log.exception("could not queue the withdrawal of waiver request %s", request_id)
+
+    def _waiver_state_label(self) -> QLabel:
+        """Where the waiver request stands, shown whichever form is open."""
+        label = QLabel(self)
+        label.setObjectName("noticeWaiverState")
+        label.setWordWrap(True)
+        label.setContentsMargins(6, 2, 6, 2)
+        label.setFont(scaled_font(label, 1.1, bold=True))
+        label.hide()
+        if self.waiver_form is not None:
+            self.waiver_form.state_changed.connect(self._show_waiver_state)
+        return label
+
+    def _show_waiver_state(self, text: str, role: str) -> None:
+        if self._outcome is not None:
+            return
+        self.waiver_state.setText(text)
+        set_role(self.waiver_state, role)
+        self.waiver_state.setVisible(bool(text))
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -406,7 +464,7 @@ class NoticeDialog(QDialog):
         self._button_group = QButtonGroup(self)
         self._button_group.setExclusive(True)
         must_pay = self._policy == "must_pay"
-        leave_text = self.tr("Let through unpaid") if must_pay else self.tr("Let go (reminded)")
+        leave_text = self.tr("Ask for a waiver") if must_pay else self.tr("Let go (reminded)")
         actions = QGridLayout()
         for index, (key, text, name, shortcut, role) in enumerate(
             (
@@ -428,7 +486,7 @@ class NoticeDialog(QDialog):
         hint = (
             self.tr(
                 "Collect the payment: F5 cash, F6 card, F7 QR code. F8 if the driver "
-                "disputes, F9 to let the vehicle through unpaid, F2 if the plate is wrong."
+                "disputes, F9 to ask a supervisor to waive the debt, F2 if the plate is wrong."
             )
             if self._policy == "must_pay"
             else self.tr(

@@ -8,6 +8,7 @@ can press them by accident.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,6 +36,8 @@ class OutcomeRequest:
     reason: str | None = None
     reference: str | None = None
     change_cents: int | None = None
+    approved_by: str | None = None  # a waiver: the supervisor who approved it
+    waiver_request_id: uuid.UUID | None = None  # a waiver approved through the server
 
 
 class ActionForm(QWidget):

@@ -35,7 +35,9 @@ def describe_outcome(outcome: Outcome, currency: str) -> str:
     elif outcome.kind is OutcomeKind.DISPUTED:
         text = tr("disputed by the driver ({reason})").format(reason=outcome.reason or "-")
     elif outcome.kind is OutcomeKind.WAIVED:
-        text = tr("waived by a supervisor")
+        text = tr("waived, approved by {supervisor} ({reason})").format(
+            supervisor=outcome.approved_by or "-", reason=outcome.reason or "-"
+        )
     else:
         text = tr("let through unpaid ({reason})").format(reason=outcome.reason or "-")
     return tr("{what} at {when}").format(what=text, when=when)
