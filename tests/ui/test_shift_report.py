@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
-import zlib
 from pathlib import Path
 
+from pypdf import PdfReader
 from PySide6.QtWidgets import QTableWidget
 
 from desktop.booth import BoothService
@@ -79,15 +76,9 @@ def test_another_attendant_sees_only_their_shift(qtbot, booth, bridge) -> None:
     assert _table(dialog)["Notices raised"] == ("0", "")
 
 
-def _pdf_text(path: Path) -> str | None:
-    """The PDF's text through ``pdftotext`` when it is installed, else None."""
-    tool = shutil.which("pdftotext")
-    if tool is None:
-        return None
-    done = subprocess.run(
-        [tool, "-layout", str(path), "-"], capture_output=True, text=True, check=True, timeout=30
-    )
-    return done.stdout
+def _pdf_text(path: Path) -> str:
+    """The text a reader of the PDF sees, extracted by pypdf."""
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
 
 
 def test_save_pdf_writes_the_totals_for_the_cash_up(qtbot, booth, bridge, tmp_path) -> None:
@@ -96,32 +87,20 @@ def test_save_pdf_writes_the_totals_for_the_cash_up(qtbot, booth, bridge, tmp_pa
 
     saved = dialog.save_pdf(tmp_path / "shift.pdf")
 
-    data = saved.read_bytes()
-    assert data.startswith(b"%PDF-")
-    assert data.rstrip().endswith(b"%%EOF")
-    assert re.search(rb"/Type\s*/Page\b", data), "the PDF has no page"
-    # Qt compresses page content; a page that draws text selects a font and shows glyphs.
-    streams = [
-        zlib.decompress(match.group(1))
-        for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.DOTALL)
-        if match.group(1)[:1] == b"x"
-    ]
-    assert any(b"Tf" in stream and b"TJ" in stream for stream in streams) or any(
-        b"Tj" in stream for stream in streams
-    )
-    text = _pdf_text(saved)
-    if text is not None:
-        for expected in (
-            "Shift report",
-            "booth-a",
-            "alice",
-            "18.50 USD",
-            "9.00 USD",
-            "27.50 USD",
-            "15.00 USD",
-            "signature",
-        ):
-            assert expected in text
+    assert saved.read_bytes().startswith(b"%PDF-")
+    assert len(PdfReader(saved).pages) == 1  # one A4 page for the cash-up folder
+    text = " ".join(_pdf_text(saved).split())
+    for expected in (
+        "Shift report",
+        "booth-a",
+        "alice",
+        "18.50 USD",
+        "9.00 USD",
+        "27.50 USD",
+        "15.00 USD",
+        "signature",
+    ):
+        assert expected in text
     # The PDF is rendered from the same rows the dialog shows.
     html = dialog.report_html()
     for expected in ("booth-a", "alice", "18.50 USD", "9.00 USD", "0.00 USD", "27.50 USD"):
