@@ -234,6 +234,7 @@ AuditAction = Literal[
     "view_evidence",
     "cancel_waiver",
     "approve_waiver_offline",
+    "payment_over_waiver",
     "login_failed",
     "login_locked",
 ]

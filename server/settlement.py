@@ -1,8 +1,9 @@
 """Checks and writes shared by everything that settles parking sessions.
 
 A ``paid`` outcome and a QR payment intent validate their sessions the same way, in the
-same order: ``unknown_sessions`` (422), ``already_paid`` (409, a waived session counts
-as settled), ``amount_mismatch`` (422); and both collect through :func:`pay_sessions`,
+same order: ``unknown_sessions`` (422), ``already_paid`` (409; for an intent a waived
+session counts as settled, while a booth's paid outcome pays it, as the money was
+taken), ``amount_mismatch`` (422); and both collect through :func:`pay_sessions`,
 whose rows the ``UNIQUE(session_id)`` guard of ``payments`` keeps to one per session.
 """
 

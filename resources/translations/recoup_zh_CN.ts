@@ -164,7 +164,7 @@
 <context>
     <name>AuditLogView</name>
     <message>
-        <location filename="../../ui/supervisor/audit_view.py" line="+106"/>
+        <location filename="../../ui/supervisor/audit_view.py" line="+107"/>
         <source>Plate (Enter to filter)</source>
         <translation>车牌（按 Enter 筛选）</translation>
     </message>
@@ -254,6 +254,11 @@
         <location line="+1"/>
         <source>Waiver request withdrawn</source>
         <translation>减免申请已撤回</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Paid although a waiver was approved</source>
+        <translation>已批准免除但仍已付款</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -605,13 +610,13 @@ The details are in the log file:
 <context>
     <name>EvidencePane</name>
     <message>
-        <location filename="../../ui/supervisor/evidence_pane.py" line="+104"/>
+        <location filename="../../ui/supervisor/evidence_pane.py" line="+113"/>
         <source>Select a vehicle to see its evidence images.</source>
         <translation>选择车辆以查看其证据图片。</translation>
     </message>
     <message>
         <location line="+4"/>
-        <location line="+14"/>
+        <location line="+19"/>
         <source>Loading evidence images...</source>
         <translation>正在加载证据图片…</translation>
     </message>
@@ -646,7 +651,8 @@ The details are in the log file:
         <translation>加载中…</translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="-73"/>
+        <location line="+96"/>
         <source>The evidence images could not be loaded.</source>
         <translation>无法加载证据图片。</translation>
     </message>
@@ -1465,19 +1471,19 @@ The details are in the log file:
     <message>
         <location line="-206"/>
         <location line="+207"/>
-        <location line="+102"/>
+        <location line="+103"/>
         <source>Disputed</source>
         <translation>有异议</translation>
     </message>
     <message>
-        <location line="-308"/>
+        <location line="-309"/>
         <location line="+207"/>
-        <location line="+102"/>
+        <location line="+103"/>
         <source>Waived</source>
         <translation>已减免</translation>
     </message>
     <message>
-        <location line="-308"/>
+        <location line="-309"/>
         <location line="+207"/>
         <source>Cleared</source>
         <translation>已清除</translation>
@@ -1532,12 +1538,12 @@ The details are in the log file:
     </message>
     <message>
         <location line="+15"/>
-        <location line="+230"/>
+        <location line="+231"/>
         <source>Select a vehicle to see its file.</source>
         <translation>选择一辆车查看其档案。</translation>
     </message>
     <message>
-        <location line="-226"/>
+        <location line="-227"/>
         <source>Session</source>
         <translation>停车记录</translation>
     </message>
@@ -1563,12 +1569,12 @@ The details are in the log file:
     </message>
     <message>
         <location line="+1"/>
-        <location line="+263"/>
+        <location line="+264"/>
         <source>Unpaid</source>
         <translation>未付</translation>
     </message>
     <message>
-        <location line="-257"/>
+        <location line="-258"/>
         <source>Recorded</source>
         <translation>记录时间</translation>
     </message>
@@ -1668,7 +1674,7 @@ The details are in the log file:
         <translation>无法加载 {plate} 的档案。</translation>
     </message>
     <message>
-        <location line="+22"/>
+        <location line="+23"/>
         <source>{plate}: owes {amount}, {sessions} sessions, {outcomes} outcomes</source>
         <translation>{plate}：欠费 {amount}，{sessions} 条停车记录，{outcomes} 条处理结果</translation>
     </message>
@@ -1728,12 +1734,12 @@ The details are in the log file:
         <translation>正在提交决定…</translation>
     </message>
     <message>
-        <location line="-200"/>
+        <location line="-201"/>
         <source>Decision recorded.</source>
         <translation>决定已记录。</translation>
     </message>
     <message>
-        <location line="+213"/>
+        <location line="+214"/>
         <source>The server refused: {message}</source>
         <translation>服务器拒绝：{message}</translation>
     </message>

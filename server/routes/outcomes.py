@@ -81,7 +81,7 @@ def _apply(
                 already_paid=[],
                 message=f"collected {intent.amount_cents} cents by QR payment {intent.intent_id}",
             )
-        if settled_before:
+        if any(row.status == "paid" for row in rows):
             return status.HTTP_409_CONFLICT, _answer(
                 body,
                 state="already_paid",
@@ -90,15 +90,22 @@ def _apply(
                 already_paid=settled_before,
                 message="already settled elsewhere; nothing was collected",
             )
+        # Waived sessions are paid all the same: the booth took the money (a supervisor
+        # approved a waiver while the driver was paying), and money collected must
+        # reach the cash-up. _record audits the waiver the payment replaced.
+        for row in rows:
+            if row.status == "waived":
+                row.status = "unpaid"  # reopened, and paid just below (or rolled back)
         expected = check_amount(rows, body.amount_cents)
         pay_sessions(session, rows, method=body.method or "", outcome_id=body.outcome_id)
+        superseded = f"; the waiver of sessions {settled_before} gave way" if settled_before else ""
         return status.HTTP_200_OK, _answer(
             body,
             state="recorded",
             collected=expected,
             settled=[r.id for r in rows],
             already_paid=[],
-            message=f"collected {expected} cents",
+            message=f"collected {expected} cents{superseded}",
         )
     if body.kind in ("disputed", "waived"):
         changed = [row for row in rows if row.status in ("unpaid", "disputed")]
@@ -136,6 +143,9 @@ def _record(
         # A waiver needs a supervisor: an approved request, or one who approved offline.
         offline_supervisor = approving_supervisor(session, body=body, booth=booth)
         before = {"entry": _entry(session, body.plate), "sessions": _sessions(rows)}
+    waived_before = [row.id for row in rows if row.status == "waived"]
+    if body.kind == "paid" and waived_before:
+        before = {"entry": _entry(session, body.plate), "sessions": _sessions(rows)}
     http_status, answer = _apply(session, body=body, rows=rows)
     if body.kind == "waived" and answer["settled_session_ids"]:
         waived = set(answer["settled_session_ids"])
@@ -169,6 +179,19 @@ def _record(
             plate=body.plate,
             currency=settings.currency,
             keep=settings.change_log_keep,
+        )
+    if body.kind == "paid" and waived_before and http_status == status.HTTP_200_OK:
+        session.flush()
+        audit.record(
+            session,
+            supervisor=None,
+            booth_id=booth.id,
+            action="payment_over_waiver",
+            plate=body.plate,
+            target=str(body.outcome_id),
+            reason=f"paid {body.amount_cents} cents by {body.method} at {body.lane}",
+            before=before,
+            after={"entry": _entry(session, body.plate), "sessions": _sessions(rows)},
         )
     if offline_supervisor is not None:
         session.flush()

@@ -266,3 +266,33 @@ def test_an_offline_approval_is_audited_with_the_supervisor_and_the_booth(
     # A replay is answered from the first time: no second audit row.
     assert client.post(f"{API}/outcomes", json=outcome, headers=auth_a).status_code == 200
     assert len(audit_rows(client, sup_headers(client), action="approve_waiver_offline")) == 1
+
+
+def test_cash_taken_while_a_supervisor_approved_the_waiver_is_still_collected(
+    client: TestClient, auth_a: dict
+) -> None:
+    ids = unpaid_ids(client, auth_a, "ABC123")
+    body = _request(client, auth_a, "ABC123", ids)
+    _post(client, auth_a, body)
+    sup = sup_headers(client)
+    # The supervisor approves while the driver hands the attendant cash; the booth's
+    # withdrawal then meets the approval, and its cash outcome follows.
+    assert _decide(client, sup, body["request_id"], True, "hearse").status_code == 200
+    assert _cancel(client, auth_a, body["request_id"]).json()["status"] == "approved"
+    paid = outcome_body("ABC123", ids, 1850, kind="paid")
+
+    recorded = client.post(f"{API}/outcomes", json=paid, headers=auth_a)
+
+    assert recorded.status_code == 200, recorded.text
+    assert recorded.json()["collected_cents"] == 1850
+    sessions = history(client, auth_a, "ABC123")["sessions"]
+    assert {s["status"] for s in sessions if s["id"] in ids} == {"paid"}
+    again = client.post(f"{API}/outcomes", json=paid, headers=auth_a)
+    assert again.status_code == 200 and again.json() == recorded.json()  # a replay
+    other = outcome_body("ABC123", ids, 1850, kind="paid")
+    twice = client.post(f"{API}/outcomes", json=other, headers=auth_a)
+    assert twice.status_code == 409  # collected once, never twice
+    (row,) = audit_rows(client, sup, action="payment_over_waiver")
+    assert (row["booth_id"], row["supervisor"]) == ("booth-a", None)
+    assert {s["status"] for s in row["before"]["sessions"]} == {"waived"}
+    assert {s["status"] for s in row["after"]["sessions"]} == {"paid"}
