@@ -7,7 +7,8 @@
 ; database, booth.token, logs) to %ProgramData%\Recoup, where the frozen app looks for
 ; them (desktop.config.machine_home). An upgrade replaces the program files only: an
 ; existing config.toml is never touched (config.example.toml beside it is refreshed).
-; Uninstalling keeps the data unless the operator ticks "Also delete data".
+; Uninstalling keeps the data unless the operator ticks "Also delete data" (or, silent:
+; uninstall.exe /S /DELETEDATA).
 
 !ifndef SOURCE_DIR
   !error "Pass the PyInstaller folder: -DSOURCE_DIR=...\dist\Recoup"
@@ -40,7 +41,8 @@ Unicode true
 Name "${APP} ${VERSION}"
 OutFile "${OUTFILE}"
 InstallDir "$PROGRAMFILES64\${APP}"
-InstallDirRegKey HKLM "${REG_KEY}" "InstallDir"
+; The folder of an earlier installation is read in .onInit: InstallDirRegKey would read the
+; 32-bit registry view, and the keys are written in the 64-bit one (SetRegView 64).
 RequestExecutionLevel admin
 ShowInstDetails show
 ShowUninstDetails show
@@ -93,8 +95,9 @@ VIAddVersionKey "LegalCopyright" "(c) ${APP}"
         FileClose $0
         ${Break}
       ${EndIf}
+      ; Silent (/S): no one can press Retry, so fail (exit code 2) instead of waiting.
       ${IfNot} ${Cmd} `MessageBox MB_RETRYCANCEL|MB_ICONEXCLAMATION \
-          "${APP} is running. Close it at the booth, then press Retry." IDRETRY`
+          "${APP} is running. Close it at the booth, then press Retry." /SD IDCANCEL IDRETRY`
         Abort
       ${EndIf}
     ${Loop}
@@ -189,6 +192,12 @@ Function .onInit
   ${EndIf}
   SetRegView 64
   SetShellVarContext all
+  ; Upgrade: propose the folder of the installed version (unless /D= chose another one).
+  ReadRegStr $0 HKLM "${REG_KEY}" "InstallDir"
+  ${If} $0 != ""
+  ${AndIf} $INSTDIR == "$PROGRAMFILES64\${APP}"
+    StrCpy $INSTDIR $0
+  ${EndIf}
   ; Upgrade: keep the start-at-login choice made at the last install.
   ${If} ${FileExists} "$SMSTARTUP\${APP}.lnk"
     SectionSetFlags ${SecStartup} ${SF_SELECTED}
@@ -198,4 +207,11 @@ FunctionEnd
 Function un.onInit
   SetRegView 64
   SetShellVarContext all
+  ; uninstall.exe /S /DELETEDATA: a silent uninstall that also deletes the data.
+  ${un.GetParameters} $0
+  ClearErrors
+  ${un.GetOptions} $0 "/DELETEDATA" $1
+  ${IfNot} ${Errors}
+    SectionSetFlags ${SecUnData} ${SF_SELECTED}
+  ${EndIf}
 FunctionEnd
