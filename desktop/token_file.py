@@ -58,11 +58,12 @@ def save_token(data_dir: Path, token: str) -> Path:
 def load_token(data_dir: Path) -> str | None:
     """The token stored in ``data_dir``, or None when there is no file or it is empty.
 
-    Raises OSError when the file exists but cannot be read.
+    Raises OSError when the file exists but cannot be read. A byte order mark (Notepad's
+    "UTF-8 with BOM", when the operator writes the file by hand) is not part of the token.
     """
     path = token_path(data_dir)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         return None
     value = text.strip()

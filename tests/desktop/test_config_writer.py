@@ -101,6 +101,12 @@ def test_saving_a_token_again_keeps_it_private(tmp_path: Path) -> None:
     assert [p.name for p in data_dir.iterdir()] == ["booth.token"]
 
 
+def test_a_token_file_written_by_hand_in_notepad_is_read(tmp_path: Path) -> None:
+    # Notepad may save "UTF-8 with BOM" and a CRLF line end (operator's guide, 2.2).
+    token_path(tmp_path).write_bytes(b"\xef\xbb\xbf" + SECRET.encode() + b"\r\n")
+    assert load_token(tmp_path) == SECRET
+
+
 @pytest.mark.parametrize("bad", ["", "   ", "two words", "line\nbreak"])
 def test_a_malformed_token_is_not_saved(tmp_path: Path, bad: str) -> None:
     with pytest.raises(ValueError):
