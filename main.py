@@ -165,19 +165,25 @@ def run_booth(config_path: Path) -> int:
     """The booth screen on an operator's configuration file."""
     from desktop.config import ConfigError, load_config
     from desktop.logs import log_to_rotating_file
+    from desktop.token_file import token_path
     from ui.app import BoothApp, create_application, run
 
     try:
         config = load_config(config_path)
     except ConfigError as error:
-        return refuse_to_start(
-            f"{error}\n\nFix the file (see config.example.toml beside it), "
-            "or try the demo: python main.py --demo"
+        # The packaged app has no reference server, hence no demo.
+        hint = (
+            "see the commented config.example.toml and the operator's guide"
+            if getattr(sys, "frozen", False)
+            else "see config.example.toml, or try the demo: python main.py --demo"
         )
+        return refuse_to_start(f"{error}\n\nFix the file ({hint}).")
     if config.booth.token is None:
+        # The settings screen cannot be reached before the booth starts: name the file.
         return refuse_to_start(
-            "The booth has no server token: enter it in the settings, or set "
-            "RECOUP_BOOTH__TOKEN in the environment of the booth's account."
+            "The booth has no server token: put it on one line in "
+            f"{token_path(Path(config.data_dir))}, or set RECOUP_BOOTH__TOKEN in the "
+            "environment of the booth's account."
         )
     log_file = log_to_rotating_file(Path(config.data_dir) / "logs", level=config.log_level)
     app = create_application(sys.argv[:1])
