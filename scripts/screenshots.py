@@ -29,7 +29,7 @@ from desktop.config_writer import save_config
 from desktop.demo_assets import demo_config, demo_videos
 from desktop.logs import log_to_rotating_file
 from server.cli import ServerThread
-from ui.app import BoothApp, create_application
+from ui.app import BoothApp, BoothSession, create_application
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 Step = tuple[str, Callable[[], bool], Callable[[], None]]
@@ -89,6 +89,56 @@ def run_steps(app: QApplication, steps: Iterator[Step]) -> None:
     timer.start(200)
     QTimer.singleShot(240_000, lambda: (print("timed out", file=sys.stderr), app.exit(1)))
     app.exec()
+
+
+def review_window() -> QWidget | None:
+    """The supervisor's review window, when it is open."""
+    return next(
+        (
+            w
+            for w in QApplication.topLevelWidgets()
+            if type(w).__name__ == "ReviewWindow" and w.isVisible()
+        ),
+        None,
+    )
+
+
+def supervisor_steps(session: BoothSession) -> list[Step]:
+    """Sync the dispute and its evidence, log a supervisor in (F10), shoot the review
+    window with B0LT123's evidence and its audit log, and close it."""
+
+    def log_in() -> None:
+        type_into("supervisorUsername", "super")
+        type_into("supervisorPassword", "demo-supervisor")
+        QApplication.activeModalWidget().submit()
+
+    def flags_listed() -> bool:
+        review = review_window()
+        return review is not None and not review.loading and "B0LT123" in review.shown_plates()
+
+    def place_review() -> None:
+        review = review_window()
+        review.move(0, 0)
+        review.resize(1600, 1000)
+        review.select_plate("B0LT123")
+
+    def evidence_shown() -> bool:
+        pane = review_window().evidence_pane
+        return not pane.loading and bool(pane.shown_images())
+
+    def is_modal(name: str) -> Callable[[], bool]:
+        return lambda: type(QApplication.activeModalWidget()).__name__ == name
+
+    return [
+        ("sync", lambda: QApplication.activeModalWidget() is None, session.booth.sync_now),
+        ("F10", lambda: True, lambda: shortcut(session.window, "F10")),
+        ("login", is_modal("SupervisorLoginDialog"), log_in),
+        ("flags", flags_listed, place_review),
+        ("evidence", evidence_shown, lambda: grab("supervisor-review")),
+        ("audit", lambda: True, lambda: review_window().show_audit_of_selected()),
+        ("audit shot", lambda: review_window().audit.loaded_once, lambda: grab("supervisor-audit")),
+        ("close review", lambda: True, lambda: review_window().close()),
+    ]
 
 
 def main() -> int:
@@ -218,9 +268,10 @@ def main() -> int:
                 always,
                 lambda: key(QApplication.activeModalWidget(), Qt.Key.Key_Escape),
             ),
+            *supervisor_steps(session),
             (
                 "F9",
-                lambda: QApplication.activeModalWidget() is None,
+                lambda: QApplication.activeModalWidget() is None and review_window() is None,
                 lambda: shortcut(session.window, "F9"),
             ),
             ("pin", modal("supervisorPinDialog"), lambda: type_into("pinField", "1234")),

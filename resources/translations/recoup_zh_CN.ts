@@ -610,7 +610,7 @@ The details are in the log file:
 <context>
     <name>EvidencePane</name>
     <message>
-        <location filename="../../ui/supervisor/evidence_pane.py" line="+113"/>
+        <location filename="../../ui/supervisor/evidence_pane.py" line="+115"/>
         <source>Select a vehicle to see its evidence images.</source>
         <translation>选择车辆以查看其证据图片。</translation>
     </message>
@@ -1464,32 +1464,32 @@ The details are in the log file:
     </message>
     <message>
         <location line="+1"/>
-        <location line="+207"/>
+        <location line="+210"/>
         <source>Active</source>
         <translation>有效</translation>
     </message>
     <message>
-        <location line="-206"/>
-        <location line="+207"/>
-        <location line="+103"/>
+        <location line="-209"/>
+        <location line="+210"/>
+        <location line="+105"/>
         <source>Disputed</source>
         <translation>有异议</translation>
     </message>
     <message>
-        <location line="-309"/>
-        <location line="+207"/>
-        <location line="+103"/>
+        <location line="-314"/>
+        <location line="+210"/>
+        <location line="+105"/>
         <source>Waived</source>
         <translation>已减免</translation>
     </message>
     <message>
-        <location line="-309"/>
-        <location line="+207"/>
+        <location line="-314"/>
+        <location line="+210"/>
         <source>Cleared</source>
         <translation>已清除</translation>
     </message>
     <message>
-        <location line="-202"/>
+        <location line="-205"/>
         <source>Search plate (look-alikes match)</source>
         <translation>搜索车牌（相似字符也会匹配）</translation>
     </message>
@@ -1538,12 +1538,12 @@ The details are in the log file:
     </message>
     <message>
         <location line="+15"/>
-        <location line="+231"/>
+        <location line="+234"/>
         <source>Select a vehicle to see its file.</source>
         <translation>选择一辆车查看其档案。</translation>
     </message>
     <message>
-        <location line="-227"/>
+        <location line="-230"/>
         <source>Session</source>
         <translation>停车记录</translation>
     </message>
@@ -1569,12 +1569,12 @@ The details are in the log file:
     </message>
     <message>
         <location line="+1"/>
-        <location line="+264"/>
+        <location line="+269"/>
         <source>Unpaid</source>
         <translation>未付</translation>
     </message>
     <message>
-        <location line="-258"/>
+        <location line="-263"/>
         <source>Recorded</source>
         <translation>记录时间</translation>
     </message>
@@ -1634,7 +1634,7 @@ The details are in the log file:
         <translation>证据图片</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+18"/>
         <source>Flagged vehicles</source>
         <translation>标记车辆</translation>
     </message>
@@ -1674,12 +1674,7 @@ The details are in the log file:
         <translation>无法加载 {plate} 的档案。</translation>
     </message>
     <message>
-        <location line="+23"/>
-        <source>{plate}: owes {amount}, {sessions} sessions, {outcomes} outcomes</source>
-        <translation>{plate}：欠费 {amount}，{sessions} 条停车记录，{outcomes} 条处理结果</translation>
-    </message>
-    <message>
-        <location line="+38"/>
+        <location line="+63"/>
         <source>Paid</source>
         <translation>已付</translation>
     </message>
@@ -1734,12 +1729,17 @@ The details are in the log file:
         <translation>正在提交决定…</translation>
     </message>
     <message>
-        <location line="-201"/>
+        <location line="-203"/>
         <source>Decision recorded.</source>
         <translation>决定已记录。</translation>
     </message>
     <message>
-        <location line="+214"/>
+        <location line="+93"/>
+        <source>{plate}: owes {amount} · parking sessions: {sessions} · outcomes: {outcomes}</source>
+        <translation>{plate}：欠费 {amount} · 停车记录：{sessions} · 处理结果：{outcomes}</translation>
+    </message>
+    <message>
+        <location line="+123"/>
         <source>The server refused: {message}</source>
         <translation>服务器拒绝：{message}</translation>
     </message>

@@ -48,8 +48,9 @@ def test_the_detail_pane_shows_the_vehicles_evidence_images(
     assert shown.args == [2]
     assert pane.status.text() == "2 evidence images."
     sizes = sorted((image.width(), image.height()) for image in pane.shown_images())
-    # The crop as uploaded (240 x 60); the 1280 x 720 snapshot as a 16:9 thumbnail.
-    assert sizes[0] == (240, 60)
+    # The 240 x 60 crop enlarged to the thumbnail width, readable; the 1280 x 720
+    # snapshot as a 16:9 thumbnail.
+    assert sizes[0] == (256, 64)
     assert sizes[1][0] > sizes[1][1] and abs(sizes[1][0] / sizes[1][1] - 16 / 9) < 0.02
 
     # A vehicle with nothing on file says so instead of showing empty frames.

@@ -31,6 +31,7 @@ MAX_IMAGES = 4
 COLUMNS = 2  # one row per notice: its snapshot, then its crop
 THUMB_WIDTH = 256
 THUMB_HEIGHT = 144
+MAX_UPSCALE = 3.0
 # Thumbnails kept while the window is open, so going back to a vehicle fetches nothing.
 CACHE_SIZE = 60
 
@@ -64,11 +65,12 @@ def _thumbnail(data: bytes) -> QImage:
     image = QImage.fromData(data, "JPG")
     if image.isNull():
         raise ValueError("the server sent an image that cannot be decoded")
-    if image.width() <= THUMB_WIDTH and image.height() <= THUMB_HEIGHT:
-        return image  # a small crop is shown as it is, not blown up
+    # Fit the thumbnail box; a small plate crop is enlarged (at most 3 times) so a
+    # supervisor can read its characters.
+    scale = min(THUMB_WIDTH / image.width(), THUMB_HEIGHT / image.height(), MAX_UPSCALE)
     return image.scaled(
-        THUMB_WIDTH,
-        THUMB_HEIGHT,
+        max(1, round(image.width() * scale)),
+        max(1, round(image.height() * scale)),
         Qt.AspectRatioMode.KeepAspectRatio,
         Qt.TransformationMode.SmoothTransformation,
     )

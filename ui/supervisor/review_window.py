@@ -149,7 +149,9 @@ class ReviewWindow(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.table.verticalHeader().setVisible(False)
 
         self.detail_title = QLabel(self.tr("Select a vehicle to see its file."), self)
@@ -211,6 +213,9 @@ class ReviewWindow(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(self.table)
         splitter.addWidget(detail)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        splitter.setSizes([640, 960])  # the flag columns readable at first sight
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         self.waivers = WaiverQueue(self._client, self)
@@ -388,7 +393,9 @@ class ReviewWindow(QWidget):
             return
         self.evidence_pane.show_file(file)
         self.detail_title.setText(
-            self.tr("{plate}: owes {amount}, {sessions} sessions, {outcomes} outcomes").format(
+            self.tr(
+                "{plate}: owes {amount} · parking sessions: {sessions} · outcomes: {outcomes}"
+            ).format(
                 plate=file.plate,
                 amount=format_amount(file.unpaid_cents, file.currency),
                 sessions=len(file.sessions),
