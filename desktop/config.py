@@ -497,7 +497,8 @@ def _describe(
             value = error.get("input")
             if isinstance(value, str | int | float | bool) and "token" not in loc:
                 shown = redact_url(value) if isinstance(value, str) else value
-                reason += f" (got {shown!r})"
+                if f"got {shown!r}" not in reason:  # our own validators already say it
+                    reason += f" (got {shown!r})"
         if with_origin:
             problems.append(f"{_origin(loc, path, overrides)}: {dotted}: {reason}")
         else:
