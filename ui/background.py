@@ -89,3 +89,35 @@ def run_in_background(
     if owner is not None:
         owner.destroyed.connect(forget_owner)
     QThreadPool.globalInstance().start(_Call(fn, relay))
+
+
+class LatestCall:
+    """Background calls of which only the latest counts.
+
+    The answer (or error) of a call that a newer one overtook is dropped, so a list
+    reloaded for a new filter never shows what an older, slower load returned.
+    """
+
+    def __init__(self, owner: QObject) -> None:
+        self._owner = owner
+        self._generation = 0
+
+    def run(
+        self,
+        fn: Callable[[], Any],
+        on_result: Callable[[Any], None],
+        on_error: Callable[[Exception], None],
+    ) -> None:
+        """Like :func:`run_in_background`, for ``owner``, superseding any call in flight."""
+        self._generation += 1
+        generation = self._generation
+
+        def result(value: object) -> None:
+            if generation == self._generation:
+                on_result(value)
+
+        def error(exc: Exception) -> None:
+            if generation == self._generation:
+                on_error(exc)
+
+        run_in_background(fn, result, error, owner=self._owner)

@@ -33,7 +33,7 @@ from desktop.client import ServerError, ServerRejected
 from desktop.plates import normalize
 from desktop.supervisor_client import NotLoggedIn, SupervisorClient
 from desktop.supervisor_models import AuditEntry, AuditPage
-from ui.background import run_in_background
+from ui.background import LatestCall
 from ui.format import format_local_time
 from ui.roles import set_role
 
@@ -94,7 +94,7 @@ class AuditLogView(QWidget):
         super().__init__(parent)
         self._client = client
         self._entries: list[AuditEntry] = []
-        self._generation = 0
+        self._loads = LatestCall(self)
         self._loaded_once = False
         self._build()
         self.refresh_button.clicked.connect(lambda: self.refresh())  # noqa: PLW0108 - drop `checked`
@@ -191,24 +191,12 @@ class AuditLogView(QWidget):
         client = self._client
         plate = normalize(self.plate_field.text()) or None
         action = self.action_filter.currentData()
-        self._generation += 1
-        generation = self._generation
         self._loaded_once = True
         self._say(self.tr("Loading the audit log..."), "muted")
-
-        def loaded(page: AuditPage) -> None:
-            if generation == self._generation:
-                self._loaded(page)
-
-        def failed(error: Exception) -> None:
-            if generation == self._generation:
-                self._failed(error)
-
-        run_in_background(
+        self._loads.run(
             lambda: client.audit_log(plate=plate, action=action, limit=PAGE_SIZE),
-            loaded,
-            failed,
-            owner=self,
+            self._loaded,
+            self._failed,
         )
 
     def _loaded(self, page: AuditPage) -> None:

@@ -43,7 +43,7 @@ from desktop.client import ServerError, ServerRejected
 from desktop.plates import equivalence_key, normalize
 from desktop.supervisor_client import NotLoggedIn, SupervisorClient
 from desktop.supervisor_models import Flag, FlagPage, VehicleFile, WaiverRequest, WaiverRequestPage
-from ui.background import run_in_background
+from ui.background import LatestCall, run_in_background
 from ui.format import format_amount, format_local_time
 from ui.roles import set_role
 from ui.supervisor.audit_view import AuditLogView
@@ -95,7 +95,7 @@ class ReviewWindow(QWidget):
         self.setWindowTitle(self.tr("Supervisor review"))
         self._client = client
         self._loading = False
-        self._generation = 0  # answers of an older refresh are dropped
+        self._flag_loads = LatestCall(self)
         self._pending_action: str | None = None
         self._file: VehicleFile | None = None
         self._build()
@@ -260,21 +260,10 @@ class ReviewWindow(QWidget):
     def refresh(self) -> None:
         """Reload the flags for the chosen status (in the background)."""
         client, status = self._client, self.status()
-        self._generation += 1
-        generation = self._generation
         self._loading = True
         self._say(self.tr("Loading flagged vehicles..."), "muted")
-
-        def loaded(page: FlagPage) -> None:
-            if generation == self._generation:
-                self._loaded(page)
-
-        def failed(error: Exception) -> None:
-            if generation == self._generation:
-                self._failed(error)
-
-        run_in_background(
-            lambda: client.flags(status=status, limit=500), loaded, failed, owner=self
+        self._flag_loads.run(
+            lambda: client.flags(status=status, limit=500), self._loaded, self._failed
         )
 
     def _loaded(self, page: FlagPage) -> None:
