@@ -160,6 +160,26 @@
         <source>left unpaid</source>
         <translation>未缴费离场</translation>
     </message>
+    <message>
+        <location filename="../../ui/supervisor/errors.py" line="+22"/>
+        <source>The server refused: {message}</source>
+        <translation>服务器拒绝：{message}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>You are not logged in; close this window and log in again.</source>
+        <translation>您尚未登录；请关闭此窗口并重新登录。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The server cannot be reached; try again.</source>
+        <translation>无法连接服务器，请重试。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Something went wrong; see the log.</source>
+        <translation>出现问题，请查看日志。</translation>
+    </message>
 </context>
 <context>
     <name>AuditLogView</name>
@@ -276,12 +296,12 @@
         <translation>登录已锁定（失败次数过多）</translation>
     </message>
     <message>
-        <location line="+27"/>
+        <location line="+25"/>
         <source>Loading the audit log...</source>
         <translation>正在加载审计日志…</translation>
     </message>
     <message>
-        <location line="+40"/>
+        <location line="+30"/>
         <source>{count} audit entries.</source>
         <translation>共 {count} 条审计记录。</translation>
     </message>
@@ -309,26 +329,6 @@
         <location line="+3"/>
         <source>After:</source>
         <translation>操作后：</translation>
-    </message>
-    <message>
-        <location line="+8"/>
-        <source>The server refused: {message}</source>
-        <translation>服务器拒绝：{message}</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>You are not logged in; close this window and log in again.</source>
-        <translation>您尚未登录；请关闭此窗口并重新登录。</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>The server cannot be reached; try again.</source>
-        <translation>无法连接服务器，请重试。</translation>
-    </message>
-    <message>
-        <location line="+4"/>
-        <source>Something went wrong; see the log.</source>
-        <translation>出现问题，请查看日志。</translation>
     </message>
 </context>
 <context>
@@ -1464,32 +1464,32 @@ The details are in the log file:
     </message>
     <message>
         <location line="+1"/>
-        <location line="+210"/>
+        <location line="+201"/>
         <source>Active</source>
         <translation>有效</translation>
     </message>
     <message>
-        <location line="-209"/>
-        <location line="+210"/>
+        <location line="-200"/>
+        <location line="+201"/>
         <location line="+105"/>
         <source>Disputed</source>
         <translation>有异议</translation>
     </message>
     <message>
-        <location line="-314"/>
-        <location line="+210"/>
+        <location line="-305"/>
+        <location line="+201"/>
         <location line="+105"/>
         <source>Waived</source>
         <translation>已减免</translation>
     </message>
     <message>
-        <location line="-314"/>
-        <location line="+210"/>
+        <location line="-305"/>
+        <location line="+201"/>
         <source>Cleared</source>
         <translation>已清除</translation>
     </message>
     <message>
-        <location line="-205"/>
+        <location line="-196"/>
         <source>Search plate (look-alikes match)</source>
         <translation>搜索车牌（相似字符也会匹配）</translation>
     </message>
@@ -1510,19 +1510,19 @@ The details are in the log file:
     </message>
     <message>
         <location line="+1"/>
-        <location line="+29"/>
+        <location line="+31"/>
         <location line="+26"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location line="-54"/>
-        <location line="+36"/>
+        <location line="-56"/>
+        <location line="+38"/>
         <source>Amount</source>
         <translation>金额</translation>
     </message>
     <message>
-        <location line="-35"/>
+        <location line="-37"/>
         <source>Sessions</source>
         <translation>停车记录</translation>
     </message>
@@ -1537,13 +1537,13 @@ The details are in the log file:
         <translation>最近出现</translation>
     </message>
     <message>
-        <location line="+15"/>
-        <location line="+234"/>
+        <location line="+17"/>
+        <location line="+223"/>
         <source>Select a vehicle to see its file.</source>
         <translation>选择一辆车查看其档案。</translation>
     </message>
     <message>
-        <location line="-230"/>
+        <location line="-219"/>
         <source>Session</source>
         <translation>停车记录</translation>
     </message>
@@ -1569,12 +1569,12 @@ The details are in the log file:
     </message>
     <message>
         <location line="+1"/>
-        <location line="+269"/>
+        <location line="+258"/>
         <source>Unpaid</source>
         <translation>未付</translation>
     </message>
     <message>
-        <location line="-263"/>
+        <location line="-252"/>
         <source>Recorded</source>
         <translation>记录时间</translation>
     </message>
@@ -1649,12 +1649,12 @@ The details are in the log file:
         <translation>审计日志</translation>
     </message>
     <message>
-        <location line="+40"/>
+        <location line="+38"/>
         <source>Loading flagged vehicles...</source>
         <translation>正在加载标记车辆…</translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="+14"/>
         <source>{count} flagged vehicles.</source>
         <translation>共 {count} 辆标记车辆。</translation>
     </message>
@@ -1739,27 +1739,7 @@ The details are in the log file:
         <translation>{plate}：欠费 {amount} · 停车记录：{sessions} · 处理结果：{outcomes}</translation>
     </message>
     <message>
-        <location line="+123"/>
-        <source>The server refused: {message}</source>
-        <translation>服务器拒绝：{message}</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>You are not logged in; close this window and log in again.</source>
-        <translation>您尚未登录；请关闭此窗口并重新登录。</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>The server cannot be reached; try again.</source>
-        <translation>无法连接服务器，请重试。</translation>
-    </message>
-    <message>
-        <location line="+4"/>
-        <source>Something went wrong; see the log.</source>
-        <translation>出现问题，请查看日志。</translation>
-    </message>
-    <message>
-        <location line="+32"/>
+        <location line="+154"/>
         <source>Export flagged vehicles</source>
         <translation>导出标记车辆</translation>
     </message>
@@ -2421,26 +2401,6 @@ The details are in the log file:
         <location line="+3"/>
         <source>A reason is required; nothing was decided.</source>
         <translation>必须填写原因；未作出任何决定。</translation>
-    </message>
-    <message>
-        <location line="+18"/>
-        <source>The server refused: {message}</source>
-        <translation>服务器拒绝：{message}</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>You are not logged in; close this window and log in again.</source>
-        <translation>您尚未登录；请关闭此窗口并重新登录。</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>The server cannot be reached; try again.</source>
-        <translation>无法连接服务器，请重试。</translation>
-    </message>
-    <message>
-        <location line="+3"/>
-        <source>Something went wrong; see the log.</source>
-        <translation>出现问题，请查看日志。</translation>
     </message>
 </context>
 <context>

@@ -29,13 +29,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.client import ServerError, ServerRejected
 from desktop.plates import normalize
-from desktop.supervisor_client import NotLoggedIn, SupervisorClient
+from desktop.supervisor_client import SupervisorClient
 from desktop.supervisor_models import AuditEntry, AuditPage
 from ui.background import LatestCall
 from ui.format import format_local_time
 from ui.roles import set_role
+from ui.supervisor.errors import failure_text
 
 log = logging.getLogger(__name__)
 
@@ -265,16 +265,7 @@ class AuditLogView(QWidget):
         )
 
     def _failed(self, error: Exception) -> None:
-        if isinstance(error, ServerRejected):
-            text = self.tr("The server refused: {message}").format(message=error.message)
-        elif isinstance(error, NotLoggedIn):
-            text = self.tr("You are not logged in; close this window and log in again.")
-        elif isinstance(error, ServerError):
-            text = self.tr("The server cannot be reached; try again.")
-            log.warning("audit log: %s", error.message)
-        else:
-            log.error("audit log failed", exc_info=error)
-            text = self.tr("Something went wrong; see the log.")
+        text = failure_text(error, log, "audit log")
         self._say(text, "danger")
         self.failed.emit(text)
 

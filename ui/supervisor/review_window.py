@@ -39,14 +39,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.client import ServerError, ServerRejected
 from desktop.plates import equivalence_key, normalize
-from desktop.supervisor_client import NotLoggedIn, SupervisorClient
+from desktop.supervisor_client import SupervisorClient
 from desktop.supervisor_models import Flag, FlagPage, VehicleFile, WaiverRequest, WaiverRequestPage
 from ui.background import LatestCall, run_in_background
 from ui.format import format_amount, format_local_time
 from ui.roles import set_role
 from ui.supervisor.audit_view import AuditLogView
+from ui.supervisor.errors import failure_text
 from ui.supervisor.evidence_pane import EvidencePane
 
 log = logging.getLogger(__name__)
@@ -505,16 +505,7 @@ class ReviewWindow(QWidget):
     def _failed(self, error: Exception) -> None:
         self._loading = False
         self._pending_action = None
-        if isinstance(error, ServerRejected):
-            text = self.tr("The server refused: {message}").format(message=error.message)
-        elif isinstance(error, NotLoggedIn):
-            text = self.tr("You are not logged in; close this window and log in again.")
-        elif isinstance(error, ServerError):
-            text = self.tr("The server cannot be reached; try again.")
-            log.warning("supervisor review: %s", error.message)
-        else:
-            log.error("supervisor review failed", exc_info=error)
-            text = self.tr("Something went wrong; see the log.")
+        text = failure_text(error, log, "supervisor review")
         self._say(text, "danger")
         self._update_buttons()
         self.action_failed.emit(text)
@@ -733,15 +724,7 @@ class WaiverQueue(QWidget):
         return True
 
     def _failed(self, error: Exception) -> None:
-        if isinstance(error, ServerRejected):
-            text = self.tr("The server refused: {message}").format(message=error.message)
-        elif isinstance(error, NotLoggedIn):
-            text = self.tr("You are not logged in; close this window and log in again.")
-        elif isinstance(error, ServerError):
-            text = self.tr("The server cannot be reached; try again.")
-        else:
-            log.error("waiver queue failed", exc_info=error)
-            text = self.tr("Something went wrong; see the log.")
+        text = failure_text(error, log, "waiver queue")
         self.message.setText(text)
         set_role(self.message, "danger")
         self._update_buttons()
