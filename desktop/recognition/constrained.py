@@ -54,14 +54,22 @@ def decode_slots(
     steps than slots.
     """
     steps = probs.shape[0]
-    slot_ids = [_ids(alphabet, chars) for chars in allowed]
+    index = _index(alphabet)
+    slot_ids = [_ids(index, chars) for chars in allowed]
     if not slot_ids or any(ids.size == 0 for ids in slot_ids) or steps < len(slot_ids):
         return None
-    log_probs = np.log(np.maximum(probs, _FLOOR))
-    gap_ids = np.array([0, *_ids(alphabet, frozenset(skip))], dtype=np.int64)
-    gap = log_probs[:, gap_ids].max(axis=1)
-    emit = np.stack([log_probs[:, ids].max(axis=1) for ids in slot_ids], axis=1)
-    best_char = np.stack([ids[log_probs[:, ids].argmax(axis=1)] for ids in slot_ids], axis=1)
+    gap_ids = np.array([0, *_ids(index, frozenset(skip))], dtype=np.int64)
+    # The logarithm of the few columns the slots and gaps use, not of the whole alphabet
+    # (PP-OCR's has 18 710 characters).
+    used = np.unique(np.concatenate([gap_ids, *slot_ids]))
+    log_used = np.log(np.maximum(probs[:, used], _FLOOR))
+
+    def log_of(ids: np.ndarray) -> np.ndarray:
+        return log_used[:, np.searchsorted(used, ids)]
+
+    gap = log_of(gap_ids).max(axis=1)
+    emit = np.stack([log_of(ids).max(axis=1) for ids in slot_ids], axis=1)
+    best_char = np.stack([ids[log_of(ids).argmax(axis=1)] for ids in slot_ids], axis=1)
     path = _viterbi(gap, emit, best_char)
     if path is None:
         return None
@@ -81,8 +89,27 @@ def decode_slots(
     return SlotReading("".join(text), tuple(margins), tuple(presence), float(total))
 
 
-def _ids(alphabet: Sequence[str], chars: frozenset[str]) -> np.ndarray:
-    return np.array([i for i, ch in enumerate(alphabet) if i and ch in chars], dtype=np.int64)
+def _ids(index: dict[str, list[int]], chars: frozenset[str]) -> np.ndarray:
+    """Alphabet positions of ``chars``, in order, the blank excluded."""
+    return np.array(sorted(i for ch in chars for i in index.get(ch, ())), dtype=np.int64)
+
+
+_indexes: dict[int, tuple[Sequence[str], dict[str, list[int]]]] = {}
+
+
+def _index(alphabet: Sequence[str]) -> dict[str, list[int]]:
+    """Each character's positions in ``alphabet`` (the blank left out), built once per
+    alphabet: a recognizer passes the same list on every call."""
+    cached = _indexes.get(id(alphabet))
+    if cached is None or cached[0] is not alphabet:
+        if len(_indexes) >= 8:
+            _indexes.clear()
+        positions: dict[str, list[int]] = {}
+        for i, ch in enumerate(alphabet):
+            if i:
+                positions.setdefault(ch, []).append(i)
+        cached = _indexes[id(alphabet)] = (alphabet, positions)
+    return cached[1]
 
 
 def _viterbi(
