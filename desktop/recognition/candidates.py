@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from desktop import plates
 
@@ -72,6 +73,19 @@ def region_lengths(region: str) -> tuple[int, int]:
     """Shortest and longest plate length the region's formats allow."""
     lengths = [fmt.length for fmt in plates.profile(region).formats]
     return min(lengths), max(lengths)
+
+
+@cache
+def plate_alphabet(region: str) -> frozenset[str] | None:
+    """Every character the region's plates carry; None where they carry Chinese
+    characters (a stray one there is left to the province rules). Elsewhere, anything
+    outside the alphabet is not part of the plate: PP-OCR reads a state emblem as "中"
+    or another Chinese character."""
+    formats = plates.profile(region).formats
+    carried = frozenset().union(*(chars for fmt in formats for chars in fmt.allowed))
+    if carried & frozenset(plates.CN_PROVINCES):
+        return None
+    return carried
 
 
 def _same_line(a: TextBox, b: TextBox) -> bool:
@@ -135,8 +149,13 @@ def score_text(
     US registries treat them), also where a format expects a letter.
     """
     read = plates.normalize(raw)
-    text = read.replace("O", "0") if digit_zero else read
     score = rec_score - text_penalty(raw)
+    carried = plate_alphabet(region)
+    if carried is not None:
+        kept = "".join(ch for ch in read if ch in carried)
+        score -= CORRECTION_COST * (len(read) - len(kept))
+        read = kept
+    text = read.replace("O", "0") if digit_zero else read
     letters, digits, _ = _script_counts(read)
     if letters and digits:
         score += MIX_BONUS

@@ -89,6 +89,30 @@ def decode_slots(
     return SlotReading("".join(text), tuple(margins), tuple(presence), float(total))
 
 
+def greedy_reading(
+    probs: np.ndarray, alphabet: Sequence[str], *, skip: str = SEPARATORS
+) -> list[tuple[str, float]]:
+    """The recognizer's own reading of a line, as (character, probability) pairs.
+
+    Greedy CTC: the likeliest entry at each step, repeats merged, blanks and
+    ``skip`` separators left out; each character carries its highest probability
+    along its run.
+    """
+    best = probs.argmax(axis=1)
+    reading: list[tuple[str, float]] = []
+    previous = 0
+    for step, i in enumerate(best):
+        char = alphabet[i] if i else ""
+        if char and char not in skip:
+            p = float(probs[step, i])
+            if i == previous:  # the same run: this step appended it
+                reading[-1] = (char, max(reading[-1][1], p))
+            else:
+                reading.append((char, p))
+        previous = i
+    return reading
+
+
 def _ids(index: dict[str, list[int]], chars: frozenset[str]) -> np.ndarray:
     """Alphabet positions of ``chars``, in order, the blank excluded."""
     return np.array(sorted(i for ch in chars for i in index.get(ch, ())), dtype=np.int64)

@@ -23,7 +23,7 @@ from .candidates import (
     confidence,
     score_candidates,
 )
-from .constrained import decode_slots
+from .constrained import decode_slots, greedy_reading
 from .engine import DetailedOcrEngine, OcrEngine, ProbabilityOcrEngine, TextBox
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,14 @@ PROVINCE_PRESENCE = 0.4
 PROVINCE_REREAD_BONUS = FORMAT_BONUS / 2
 # A filled-in province is a guess: worth less than a read one.
 PROVINCE_FILLED_BONUS = FORMAT_BONUS / 2
+#: A read longer than every specific plate format of its region, whose first or last
+#: character the recognizer gives less than this probability, is also scored without
+#: that character: state emblems beside the serial (Arizona's cactus read as "4") come
+#: out as such doubtful edge characters. On the openalpr-us photos the emblems read so
+#: had 0.41 and 0.49, the real characters of over-long reads 0.66 and up.
+EDGE_DOUBT = 0.5
+#: Over-long candidates (best first) whose line is re-read for a doubtful edge.
+EDGE_REREADS = 2
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,9 @@ class PlateRecognizer:
         if default_province is not None and default_province not in plates.CN_PROVINCES:
             raise ValueError(f"{default_province!r} is not a Chinese province character")
         self.default_province = default_province
+        self._longest_format = max(
+            fmt.length for fmt in plates.profile(region).formats if not fmt.fallback
+        )
         #: Detection passes the last :meth:`recognize` call ran (0 when a tight crop read
         #: as one line was already plate-like, else 1 or 2), for benchmarks.
         self.last_passes = 0
@@ -179,7 +190,7 @@ class PlateRecognizer:
         self.last_passes = 0
         ranked = score_candidates(known, self.region, digit_zero=self.digit_zero)
         if ranked and ranked[0].score >= CONFIDENT_SCORE:
-            return self._complete_provinces(work, ranked)
+            return self._refine(work, ranked)
         boxes = known + self.engine.read(work)
         ranked = score_candidates(boxes, self.region, digit_zero=self.digit_zero)
         self.last_passes = 1
@@ -193,7 +204,35 @@ class PlateRecognizer:
             boxes = boxes + self.engine.read_at(work, self.second_pass_side)  # type: ignore[attr-defined]
             ranked = score_candidates(boxes, self.region, digit_zero=self.digit_zero)
             self.last_passes = 2
+        return self._refine(work, ranked)
+
+    def _refine(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
+        """Second looks at the best reads' lines: doubtful edge characters of over-long
+        reads, missing Chinese provinces."""
+        if isinstance(self.engine, ProbabilityOcrEngine):
+            ranked = self._trim_doubtful_edges(work, ranked)
         return self._complete_provinces(work, ranked)
+
+    def _trim_doubtful_edges(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
+        """Add the read without its doubtful first or last character for each of the
+        best few reads longer than any specific format of the region."""
+        found: list[Candidate] = []
+        for cand in ranked[:EDGE_REREADS]:
+            if len(cand.text) <= self._longest_format or len(cand.boxes) != 1:
+                continue
+            box = cand.boxes[0]
+            probs, alphabet = self.engine.line_probabilities(work, box.quad)  # type: ignore[attr-defined]
+            trimmed = without_doubtful_edge(greedy_reading(probs, alphabet), cand.raw)
+            if trimmed is not None:
+                found.extend(
+                    score_candidates(
+                        [replace(box, text=trimmed)], self.region, digit_zero=self.digit_zero
+                    )
+                )
+        if not found:
+            return ranked
+        # Trimmed reads first: on an equal score the recognizer's doubt decides.
+        return sorted([*found, *ranked], key=lambda c: c.score, reverse=True)
 
     def _complete_provinces(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
         """Chinese reads without their province character: re-read it under the plate
@@ -276,6 +315,22 @@ class PlateRecognizer:
             elif cand.score >= self.min_score and len(clusters) < self.max_plates:
                 clusters.append((cand, []))
         return clusters
+
+
+def without_doubtful_edge(reading: Sequence[tuple[str, float]], raw: str) -> str | None:
+    """``raw`` without its first or last character (the less probable of the two) when
+    that one is under :data:`EDGE_DOUBT` in ``reading``, the recognizer's per-character
+    reading of the same line; None when both edges are sure, or when ``reading`` is not
+    the text ``raw`` was read as."""
+    chars = [(plates.normalize(ch), p) for ch, p in reading]
+    chars = [(ch, p) for ch, p in chars if ch]
+    if len(chars) < 2 or "".join(ch for ch, _ in chars) != plates.normalize(raw):
+        return None
+    first, last = chars[0][1], chars[-1][1]
+    if min(first, last) >= EDGE_DOUBT:
+        return None
+    kept = chars[1:] if first <= last else chars[:-1]
+    return "".join(ch for ch, _ in kept)
 
 
 def _clear_province(probs: np.ndarray, alphabet: Sequence[str], rest: str) -> str | None:
