@@ -23,6 +23,8 @@ from .engine import TextBox
 log = logging.getLogger(__name__)
 
 _DATE = re.compile(r"\d{1,4}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{1,4}")
+# A camera's date stamp read without its separators: 20140514.
+_COMPACT_DATE = re.compile(r"(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])")
 _TIME = re.compile(r"\d{1,2}\s*:\s*\d{2}")
 _PHONE = re.compile(r"\(?\d{3}\)?\s*[-. ]\s*\d{3}\s*[-. ]\s*\d{4}")
 _LOWER_WORD = re.compile(r"[a-z]{2,}")
@@ -129,7 +131,7 @@ def _script_counts(text: str) -> tuple[int, int, int]:
 def text_penalty(raw: str) -> float:
     """Penalty for raw text that looks like a date, time, phone number, word or URL."""
     penalty = 0.0
-    if _DATE.search(raw) or _TIME.search(raw):
+    if _DATE.search(raw) or _TIME.search(raw) or _COMPACT_DATE.fullmatch(plates.normalize(raw)):
         penalty += DATE_PENALTY
     if _PHONE.search(raw):
         penalty += DATE_PENALTY

@@ -60,10 +60,12 @@ DETECTOR_FILE: str = detection_models[DETECTOR]["filename"]
 RECOGNIZER_FILE: str = recognition_models["gen2"][RECOGNIZER]["filename"]
 #: Characters the recognizer may output: what plates (outside China) are made of.
 PLATE_CHARACTERS = string.ascii_uppercase + string.digits
-#: Separators the recognizer may also output, then dropped from the text. Without them
-#: it must spell a state emblem, dash or gap between character groups as a letter or a
-#: digit: allowing them read 22.5% of 80 openalpr-us plates instead of 17.5%.
-SEPARATORS = " -."
+#: Separators the recognizer may also output (plate normalization drops them; the plate
+#: scorer sees them, so a camera's "2014-05-12 07:58:57" stamp still reads as a date and
+#: a time, not as digits that could be a plate).
+#: Without them it must spell a state emblem, dash or gap between character groups as a
+#: letter or a digit: allowing them read 22.5% of 80 openalpr-us plates instead of 17.5%.
+SEPARATORS = " -.:/"
 # EasyOCR's scores run lower than PP-OCR's for the same quality of read; keep weak reads
 # and let the plate scorer decide.
 MIN_TEXT_SCORE = 0.05
@@ -219,7 +221,7 @@ class EasyOcrEngine:
             )
         boxes = []
         for quad, raw, score in results:
-            text = _without_separators(raw)
+            text = str(raw).strip()
             if text and float(score) >= self.min_text_score:
                 boxes.append(TextBox.from_quad(text, float(score), _four_points(quad)))
         return boxes
@@ -244,7 +246,7 @@ class EasyOcrEngine:
         if not results:
             return "", 0.0
         _, text, score = results[0]
-        return _without_separators(text), float(score)
+        return str(text).strip(), float(score)
 
 
 def _inset(quad: np.ndarray) -> np.ndarray:
@@ -280,10 +282,6 @@ def _as_box(quad: np.ndarray) -> list[int]:
         int(np.floor(ys.min())),
         int(np.ceil(ys.max())),
     ]
-
-
-def _without_separators(text: object) -> str:
-    return "".join(ch for ch in str(text) if ch not in SEPARATORS)
 
 
 def _four_points(quad: Sequence[Sequence[float]]) -> list[tuple[float, float]]:

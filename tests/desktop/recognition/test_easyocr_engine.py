@@ -167,3 +167,20 @@ def test_blank_image_reads_nothing(engine: EasyOcrEngine) -> None:
 def test_rejects_images_that_are_not_bgr(engine: EasyOcrEngine) -> None:
     with pytest.raises(ValueError, match="BGR"):
         engine.read(np.zeros((64, 64), np.uint8))
+
+
+def _stamped(scene: np.ndarray) -> np.ndarray:
+    """A camera's date and time stamps written across the top of ``scene``."""
+    for text, x in (("2014-05-14", 8), ("07:02:17", 480)):
+        cv2.putText(scene, text, (x, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
+    return scene
+
+
+def test_a_cameras_time_stamp_is_not_taken_for_a_plate(engine: EasyOcrEngine) -> None:
+    empty_lane = _stamped(_on_background(np.full((1, 1, 3), 90, np.uint8)))
+    with_plate = _stamped(_on_background(render_plate("ABC1234", "us")))
+    recognizer = PlateRecognizer(engine, "us")
+
+    assert any("2014" in box.text for box in engine.read(empty_lane))  # the stamp is read...
+    assert recognizer.recognize(empty_lane) == []  # ... but not as a plate
+    assert [plate.text for plate in recognizer.recognize(with_plate)] == ["ABC1234"]

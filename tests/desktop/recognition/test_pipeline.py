@@ -161,6 +161,8 @@ def test_a_plate_outscores_dates_times_phones_and_words() -> None:
 def test_text_penalty_spots_what_plates_never_hold() -> None:
     assert text_penalty("ABC1234") == 0
     assert text_penalty("2024/05/17") > 0
+    assert text_penalty("20240517") > 0  # a date stamp read without its separators
+    assert text_penalty("20241317") == 0  # no month 13: could be a plate
     assert text_penalty("(314) 845-5900") > 0
     assert text_penalty("dealer") > 0
 
