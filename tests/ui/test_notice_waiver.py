@@ -303,3 +303,26 @@ def test_offline_without_a_supervisor_there_is_no_waiver(
     qtbot.keyClicks(dialog.cash_form.tendered, "18.50")
     confirm(qtbot, dialog)
     assert wait_outcome(qtbot, dialog).kind is OutcomeKind.PAID
+
+
+def test_once_the_cash_is_recorded_the_red_f9_button_greys_out_like_the_others(
+    bridge, qtbot, open_notice, recorded
+):
+    dialog = open_notice(raise_notice(bridge, qtbot))
+    dialog.setStyleSheet((Path(__file__).parents[2] / "resources" / "style.qss").read_text())
+    waiver, card = dialog.buttons["leave"], dialog.buttons["card"]
+
+    def fill(button) -> tuple[int, int, int]:
+        colour = button.grab().toImage().pixelColor(8, button.height() // 2)
+        return colour.red(), colour.green(), colour.blue()
+
+    red, green, _ = fill(waiver)
+    assert red > green + 60  # red while it can be pressed
+
+    press(qtbot, dialog, Qt.Key.Key_F5)
+    qtbot.keyClicks(dialog.cash_form.tendered, "18.50")
+    confirm(qtbot, dialog)
+    wait_outcome(qtbot, dialog)
+
+    assert not waiver.isEnabled() and not card.isEnabled()
+    assert fill(waiver) == fill(card)
