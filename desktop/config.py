@@ -328,6 +328,12 @@ class BoothConfig(BaseSettings):
         default_factory=default_data_dir,
         description="Directory for the local database, snapshots and logs.",
     )
+    evidence_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days the pictures of every plate read are kept under data_dir/evidence.",
+    )
     log_level: LogLevel = Field(default="INFO", description="Logging threshold.")
 
     @field_validator("lanes")

@@ -56,7 +56,9 @@ class LanePipeline:
             feeds,
             recognizer,
             self._on_read,
-            evidence=EvidenceWriter(Path(self.config.data_dir) / EVIDENCE_FOLDER),
+            evidence=EvidenceWriter(
+                Path(self.config.data_dir) / EVIDENCE_FOLDER, keep_days=self.config.evidence_days
+            ),
         )
         with self._lock:
             if self._stopped:

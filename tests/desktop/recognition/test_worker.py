@@ -119,7 +119,7 @@ def test_live_lane_reports_reads_with_evidence_pictures(
         [LaneFeed("Exit 1", capture)],
         recognizer,
         on_read,
-        evidence=EvidenceWriter(tmp_path / "evidence"),
+        evidence=EvidenceWriter(tmp_path / "evidence", keep_days=30),
     )
     capture.start()
     worker.start()
