@@ -12,20 +12,14 @@ from desktop.recognition.constrained import decode_slots
 from desktop.recognition.engine import ProbabilityOcrEngine, TextBox, load_engine
 from desktop.recognition.recognizer import PlateRecognizer
 from desktop.synthetic import render_plate
+from tests.desktop.recognition.ctc import probability_rows
 
 ALPHABET = ["blank", "M", "川", "京", "A", "B", "1", "2", "·"]
 CN_ORDINARY = next(f for f in plates.profile("cn").formats if f.name == "cn-ordinary")
 
 
 def steps(*rows: dict[str, float]) -> np.ndarray:
-    """One probability row per step; what a row leaves out is spread over the rest."""
-    probs = np.zeros((len(rows), len(ALPHABET)))
-    for t, row in enumerate(rows):
-        for char, p in row.items():
-            probs[t, ALPHABET.index(char)] = p
-        rest = [i for i, ch in enumerate(ALPHABET) if ch not in row]
-        probs[t, rest] = (1.0 - sum(row.values())) / len(rest)
-    return probs
+    return probability_rows(ALPHABET, *rows)
 
 
 def test_a_province_read_as_a_latin_letter_is_decoded_as_the_province() -> None:

@@ -12,19 +12,13 @@ from desktop.recognition.constrained import greedy_reading
 from desktop.recognition.engine import ProbabilityOcrEngine, load_engine
 from desktop.recognition.recognizer import PlateRecognizer, without_doubtful_edge
 from desktop.synthetic import render_plate
+from tests.desktop.recognition.ctc import probability_rows
 
 ALPHABET = ["blank", "4", "A", "B", "C", "1", "2", "3", "-"]
 
 
 def steps(*rows: dict[str, float]) -> np.ndarray:
-    """One probability row per step; what a row leaves out is spread over the rest."""
-    probs = np.zeros((len(rows), len(ALPHABET)))
-    for t, row in enumerate(rows):
-        for char, p in row.items():
-            probs[t, ALPHABET.index(char)] = p
-        rest = [i for i, ch in enumerate(ALPHABET) if ch not in row]
-        probs[t, rest] = (1.0 - sum(row.values())) / len(rest)
-    return probs
+    return probability_rows(ALPHABET, *rows)
 
 
 def test_the_greedy_reading_gives_each_character_its_best_probability() -> None:
