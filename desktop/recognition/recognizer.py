@@ -130,8 +130,10 @@ class PlateRecognizer:
         if default_province is not None and default_province not in plates.CN_PROVINCES:
             raise ValueError(f"{default_province!r} is not a Chinese province character")
         self.default_province = default_province
+        # None for regions with fallback formats only: no read is longer than expected.
         self._longest_format = max(
-            fmt.length for fmt in plates.profile(region).formats if not fmt.fallback
+            (fmt.length for fmt in plates.profile(region).formats if not fmt.fallback),
+            default=None,
         )
         #: Detection passes the last :meth:`recognize` call ran (0 when a tight crop read
         #: as one line was already plate-like, else 1 or 2), for benchmarks.
@@ -218,7 +220,8 @@ class PlateRecognizer:
         best few reads longer than any specific format of the region."""
         found: list[Candidate] = []
         for cand in ranked[:EDGE_REREADS]:
-            if len(cand.text) <= self._longest_format or len(cand.boxes) != 1:
+            longest = self._longest_format
+            if longest is None or len(cand.text) <= longest or len(cand.boxes) != 1:
                 continue
             box = cand.boxes[0]
             probs, alphabet = self.engine.line_probabilities(work, box.quad)  # type: ignore[attr-defined]

@@ -123,3 +123,21 @@ def test_a_state_emblem_beside_the_serial_is_not_read_into_the_plate(
 
     assert first_line_reading(engine, image) == engine_reads
     assert plates and plates[0].text == serial
+
+
+def test_a_region_with_no_specific_format_reads_long_plates_whole(
+    engine: ProbabilityOcrEngine,
+) -> None:
+    image = cv2.copyMakeBorder(
+        render_plate("AB12CD345", "generic", height=80),
+        60,
+        60,
+        80,
+        80,
+        cv2.BORDER_CONSTANT,
+        value=(90, 90, 90),
+    )
+
+    plates = PlateRecognizer(engine, "generic").recognize(image)
+
+    assert plates and plates[0].text == "AB12CD345"
