@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from server.db import utcnow
@@ -114,17 +114,29 @@ def history_flag(row: FlagHistory) -> dict[str, Any]:
     }
 
 
+def _filtered(
+    model: type[BlacklistEntry] | type[FlagHistory],
+    changed_at: Any,
+    statuses: list[str],
+    flt: FlagFilter,
+) -> Select[Any]:
+    """Rows of ``model`` (current flags or decided ones) that pass ``flt``; ``changed_at``
+    is the column ``flt.since`` applies to."""
+    query = select(model).where(model.status.in_(statuses))
+    if flt.plate:
+        query = query.where(model.plate.contains(flt.plate, autoescape=True))
+    if flt.min_cents is not None:
+        query = query.where(model.unpaid_cents >= flt.min_cents)
+    if flt.since is not None:
+        query = query.where(changed_at >= flt.since)
+    return query
+
+
 def _current(session: Session, flt: FlagFilter) -> list[dict[str, Any]]:
     statuses = [s for s in flt.statuses if s in CURRENT]
     if not statuses:
         return []
-    query = select(BlacklistEntry).where(BlacklistEntry.status.in_(statuses))
-    if flt.plate:
-        query = query.where(BlacklistEntry.plate.contains(flt.plate, autoescape=True))
-    if flt.min_cents is not None:
-        query = query.where(BlacklistEntry.unpaid_cents >= flt.min_cents)
-    if flt.since is not None:
-        query = query.where(BlacklistEntry.updated_at >= flt.since)
+    query = _filtered(BlacklistEntry, BlacklistEntry.updated_at, statuses, flt)
     return [entry_flag(row) for row in session.scalars(query)]
 
 
@@ -132,13 +144,7 @@ def _history(session: Session, flt: FlagFilter) -> list[dict[str, Any]]:
     statuses = [s for s in flt.statuses if s in HISTORY]
     if not statuses:
         return []
-    query = select(FlagHistory).where(FlagHistory.status.in_(statuses))
-    if flt.plate:
-        query = query.where(FlagHistory.plate.contains(flt.plate, autoescape=True))
-    if flt.min_cents is not None:
-        query = query.where(FlagHistory.unpaid_cents >= flt.min_cents)
-    if flt.since is not None:
-        query = query.where(FlagHistory.decided_at >= flt.since)
+    query = _filtered(FlagHistory, FlagHistory.decided_at, statuses, flt)
     return [history_flag(row) for row in session.scalars(query)]
 
 
