@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
 from starlette.exceptions import StarletteDeprecationWarning
 
 from server.app import create_app
@@ -30,6 +31,24 @@ with warnings.catch_warnings():
 POSTGRES_ENV = "RECOUP_TEST_POSTGRES_URL"
 TOKEN_A = "demo-booth-a-token"
 TOKEN_B = "demo-booth-b-token"
+INSUFFICIENT_PRIVILEGE = "42501"
+
+
+def _drop_database(admin: Engine, name: str) -> None:
+    """Drop ``name``, ending any connection a test left open.
+
+    ``WITH (FORCE)`` refuses when an autovacuum worker happens to be on the
+    database (it belongs to no role the test role may signal); a plain DROP
+    stops autovacuum workers itself, so it is the fallback.
+    """
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    except ProgrammingError as error:
+        if getattr(error.orig, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
+            raise
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
 
 
 def _postgres_database(admin_url: str) -> Iterator[str]:
@@ -41,8 +60,7 @@ def _postgres_database(admin_url: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         yield url.set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop_database(admin, name)
     finally:
         admin.dispose()
 
