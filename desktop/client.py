@@ -393,9 +393,7 @@ class ServerClient:
             retryable=timeout_s is None,
             timeout_s=timeout_s,
         )
-        answer = self._fetch(call, ReadAnswer)[1]
-        if not _same_id(read_id, answer.read_id):
-            raise self._malformed(call, "answer is for another read_id")
+        answer = self._fetch_echoing(call, ReadAnswer, "read_id", read_id)[1]
         return answer
 
     def post_outcome(self, payload: Mapping[str, Any]) -> tuple[int, OutcomeAnswer]:
@@ -408,9 +406,7 @@ class ServerClient:
         call = _Call(
             "POST", "/outcomes", "/outcomes", body=_encode(payload), extra_ok=frozenset({409})
         )
-        status, answer = self._fetch(call, OutcomeAnswer)
-        if not _same_id(outcome_id, answer.outcome_id):
-            raise self._malformed(call, "answer is for another outcome_id")
+        status, answer = self._fetch_echoing(call, OutcomeAnswer, "outcome_id", outcome_id)
         if (status == 409) != (answer.status == "already_paid"):
             raise self._malformed(call, f"HTTP {status} with status {answer.status!r}")
         return status, answer
@@ -443,9 +439,7 @@ class ServerClient:
         call = _Call(
             "POST", "/evidence", "/evidence", params=params, body=data, content_type="image/jpeg"
         )
-        status, answer = self._fetch(call, EvidenceReceipt)
-        if answer.evidence_id != evidence_id:
-            raise self._malformed(call, "answer is for another evidence_id")
+        status, answer = self._fetch_echoing(call, EvidenceReceipt, "evidence_id", evidence_id)
         return status, answer
 
     def create_payment_intent(
@@ -472,9 +466,7 @@ class ServerClient:
             "amount_cents": amount_cents,
         }
         call = _Call("POST", "/payment-intents", "/payment-intents", body=_encode(payload))
-        answer = self._fetch(call, PaymentIntent)[1]
-        if answer.intent_id != intent_id:
-            raise self._malformed(call, "answer is for another intent_id")
+        answer = self._fetch_echoing(call, PaymentIntent, "intent_id", intent_id)[1]
         if answer.plate != normalize(plate) or answer.amount_cents != amount_cents:
             raise self._malformed(call, "answer is for another plate or amount")
         return answer
@@ -483,9 +475,7 @@ class ServerClient:
         """``GET /payment-intents/{intent_id}``: the intent and its current status."""
         path = f"/payment-intents/{quote(str(intent_id), safe='')}"
         call = _Call("GET", path, "/payment-intents/{intent_id}")
-        answer = self._fetch(call, PaymentIntent)[1]
-        if answer.intent_id != intent_id:
-            raise self._malformed(call, "answer is for another intent_id")
+        answer = self._fetch_echoing(call, PaymentIntent, "intent_id", intent_id)[1]
         return answer
 
     def create_waiver_request(
@@ -514,18 +504,14 @@ class ServerClient:
             "attendant": attendant or None,
         }
         call = _Call("POST", "/waiver-requests", "/waiver-requests", body=_encode(payload))
-        answer = self._fetch(call, WaiverRequest)[1]
-        if answer.request_id != request_id:
-            raise self._malformed(call, "answer is for another request_id")
+        answer = self._fetch_echoing(call, WaiverRequest, "request_id", request_id)[1]
         return answer
 
     def waiver_request(self, request_id: uuid.UUID) -> WaiverRequest:
         """``GET /waiver-requests/{request_id}``: the request and the supervisor's decision."""
         path = f"/waiver-requests/{quote(str(request_id), safe='')}"
         call = _Call("GET", path, "/waiver-requests/{request_id}")
-        answer = self._fetch(call, WaiverRequest)[1]
-        if answer.request_id != request_id:
-            raise self._malformed(call, "answer is for another request_id")
+        answer = self._fetch_echoing(call, WaiverRequest, "request_id", request_id)[1]
         return answer
 
     def cancel_waiver_request(self, request_id: uuid.UUID, reason: str) -> WaiverRequest:
@@ -542,9 +528,7 @@ class ServerClient:
             "/waiver-requests/{request_id}/cancel",
             body=_encode({"reason": reason}),
         )
-        answer = self._fetch(call, WaiverRequest)[1]
-        if answer.request_id != request_id:
-            raise self._malformed(call, "answer is for another request_id")
+        answer = self._fetch_echoing(call, WaiverRequest, "request_id", request_id)[1]
         return answer
 
     # ----------------------------------------------------------------- machinery
@@ -570,6 +554,16 @@ class ServerClient:
                 if self._closed.wait(delay):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _fetch_echoing(
+        self, call: _Call, model: type[ModelT], id_field: str, sent: object
+    ) -> tuple[int, ModelT]:
+        """:meth:`_fetch`, refusing as malformed an answer whose ``id_field`` is not the
+        id ``sent`` (an answer meant for another request)."""
+        status, answer = self._fetch(call, model)
+        if not _same_id(sent, getattr(answer, id_field)):
+            raise self._malformed(call, f"answer is for another {id_field}")
+        return status, answer
 
     def _backoff(self, attempt: int) -> float:
         base = min(self._backoff_s * 2 ** (attempt - 1), _MAX_BACKOFF_S)
