@@ -340,11 +340,25 @@ PROFILES: Mapping[str, RegionProfile] = MappingProxyType(
         "us": RegionProfile(
             "us",
             "United States: common state serial formats, any 5-8 characters otherwise",
+            # The serials most states use, then single states' standard passenger serials,
+            # most populous state first (on a tie, correct() takes the earlier format).
+            # Taken from the published state formats, not from any photo set. Formats with
+            # a run of five or more digits (Illinois A12-3456, Connecticut AB-12345) are left to the
+            # fallbacks: phone numbers and camera stamps read as such runs, and a format
+            # bonus for them picked those over the plate (openalpr-us: 6 photos lost).
             (
                 PlateFormat("us-3l4d", "LLLDDDD", "ABC1234", "3 letters + 4 digits"),
                 PlateFormat("us-1d3l3d", "DLLLDDD", "7XYZ042", "digit + 3 letters + 3 digits"),
                 PlateFormat("us-3l3d", "LLLDDD", "ABC123", "3 letters + 3 digits"),
                 PlateFormat("us-3d3l", "DDDLLL", "123ABC", "3 digits + 3 letters"),
+                PlateFormat("us-fl", "LLLLDD", "ABCD12", "Florida: ABC D12"),
+                PlateFormat("us-nj", "LDDLLL", "A12BCD", "New Jersey: A12-BCD"),
+                PlateFormat("us-ma", "DLLDDD", "1AB234", "Massachusetts: 1AB 234"),
+                PlateFormat("us-in", "DDDDLLL", "1234ABC", "Indiana, Kansas: 1234 ABC"),
+                PlateFormat("us-mo", "LLDLDL", "AB1C2D", "Missouri: AB1 C2D"),
+                PlateFormat("us-md", "DLLDDDD", "1AB2345", "Maryland: 1AB 2345"),
+                PlateFormat("us-ar", "LLLDDL", "ABC12D", "Arkansas: ABC 12D"),
+                PlateFormat("us-dc", "LLDDDD", "AB1234", "District of Columbia: AB-1234"),
                 *_alnum_fallbacks("us", range(5, 9)),
             ),
         ),
