@@ -341,11 +341,12 @@ PROFILES: Mapping[str, RegionProfile] = MappingProxyType(
             "us",
             "United States: common state serial formats, any 5-8 characters otherwise",
             # The serials most states use, then single states' standard passenger serials,
-            # most populous state first (on a tie, correct() takes the earlier format).
-            # Taken from the published state formats, not from any photo set. Formats with
-            # a run of five or more digits (Illinois A12-3456, Connecticut AB-12345) are left to the
-            # fallbacks: phone numbers and camera stamps read as such runs, and a format
-            # bonus for them picked those over the plate (openalpr-us: 6 photos lost).
+            # most populous state first (on a tie, correct() takes the earlier format),
+            # taken from the published state formats, not from any photo set. Formats
+            # with a run of five or more digits (Illinois A12-3456, Connecticut AB-12345)
+            # are left to the fallbacks: phone numbers and camera stamps read as such
+            # runs, and a format bonus for them picked those over the plate (on
+            # openalpr-us Illinois' cost 5 photos, Connecticut's 9).
             (
                 PlateFormat("us-3l4d", "LLLDDDD", "ABC1234", "3 letters + 4 digits"),
                 PlateFormat("us-1d3l3d", "DLLLDDD", "7XYZ042", "digit + 3 letters + 3 digits"),
