@@ -368,15 +368,13 @@ def without_doubtful_edge(reading: Sequence[tuple[str, float]], raw: str) -> str
 def formats_within_reach(text: str, region: str) -> list[plates.PlateFormat]:
     """The formats of ``region`` a read ``text`` could be: the specific ones it fits after
     at most ``MAX_LOOK_ALIKE_SUBSTITUTIONS`` look-alike swaps, and the fallback that
-    takes it as read."""
-
-    def within(fmt: plates.PlateFormat) -> bool:
-        if fmt.fallback:
-            return fmt.fits(text)
-        fitted = fmt.corrected(text)
-        return fitted is not None and fitted[1] <= plates.MAX_LOOK_ALIKE_SUBSTITUTIONS
-
-    return [fmt for fmt in plates.profile(region).formats if within(fmt)]
+    takes it as read (a fallback accepts every letter and digit, so it never swaps)."""
+    return [
+        fmt
+        for fmt in plates.profile(region).formats
+        if (fitted := fmt.corrected(text)) is not None
+        and fitted[1] <= plates.MAX_LOOK_ALIKE_SUBSTITUTIONS
+    ]
 
 
 def likeliest_fitting(
