@@ -68,12 +68,10 @@ def decode_slots(
         return log_used[:, np.searchsorted(used, ids)]
 
     gap = log_of(gap_ids).max(axis=1)
-    emit = np.stack([log_of(ids).max(axis=1) for ids in slot_ids], axis=1)
-    best_char = np.stack([ids[log_of(ids).argmax(axis=1)] for ids in slot_ids], axis=1)
-    path = _viterbi(gap, emit, best_char)
+    path = _viterbi(gap, [log_of(ids) for ids in slot_ids], slot_ids)
     if path is None:
         return None
-    states, total = path
+    states, chars, total = path
     ink = 1.0 - probs[:, gap_ids].sum(axis=1)
     text: list[str] = []
     margins: list[float] = []
@@ -81,11 +79,11 @@ def decode_slots(
     for slot, ids in enumerate(slot_ids):
         run = np.flatnonzero(states == 2 * slot + 1)
         presence.append(float(ink[run].max()))
+        chosen = int(chars[run[0]])
+        text.append(alphabet[ids[chosen]])
         mass = probs[run][:, ids].sum(axis=0)
-        order = np.argsort(mass)[::-1]
-        text.append(alphabet[ids[order[0]]])
-        runner_up = mass[order[1]] if ids.size > 1 else 0.0
-        margins.append(float(mass[order[0]] / runner_up) if runner_up > 0 else float("inf"))
+        runner_up = np.delete(mass, chosen).max() if ids.size > 1 else 0.0
+        margins.append(float(mass[chosen] / runner_up) if runner_up > 0 else float("inf"))
     return SlotReading("".join(text), tuple(margins), tuple(presence), float(total))
 
 
@@ -137,38 +135,89 @@ def _index(alphabet: Sequence[str]) -> dict[str, list[int]]:
 
 
 def _viterbi(
-    gap: np.ndarray, emit: np.ndarray, best_char: np.ndarray
-) -> tuple[np.ndarray, float] | None:
-    """Most probable state sequence over gap, slot 1, gap, slot 2, ..., gap.
+    gap: np.ndarray, emit: Sequence[np.ndarray], ids: Sequence[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """Most probable CTC path over gap, slot 1, gap, slot 2, ..., gap.
 
-    Odd states are slots, even states gaps (blank or separator). Two slots may follow
-    each other without a gap only when their likeliest characters differ, as in CTC
-    where a repeated character needs a blank between its two runs.
+    ``gap`` holds each step's log-probability of a blank (or separator), ``emit[s]``
+    each step's log-probability of every character slot ``s`` allows (steps x chars),
+    ``ids[s]`` those characters' alphabet positions.
+    A slot emits one character along all its steps, as a CTC path does, and two slots
+    may follow each other without a gap only with different characters (a repeated
+    character needs a blank between its two runs). Returns, per step, the state
+    (even: gap, odd: slot) and the path's log-probability.
     """
-    steps, slots = emit.shape
-    n_states = 2 * slots + 1
-    score = np.full(n_states, _IMPOSSIBLE)
-    score[0] = gap[0]
-    score[1] = emit[0, 0]
-    back = np.zeros((steps, n_states), dtype=np.int64)
-    is_slot = np.arange(n_states) % 2 == 1
+    steps, slots = gap.shape[0], len(emit)
+    width = max(e.shape[1] for e in emit)
+    # Slot scores as one (slots x width) array; padding columns can never be chosen.
+    gain = np.full((steps, slots, width), _IMPOSSIBLE)
+    char_ids = np.full((slots, width), -1, dtype=np.int64)
+    for s, e in enumerate(emit):
+        gain[:, s, : e.shape[1]] = e
+        char_ids[s, : e.shape[1]] = ids[s]
+    in_gap = np.full(slots + 1, _IMPOSSIBLE)  # gap before slot s (s == slots: the end)
+    in_slot = np.full((slots, width), _IMPOSSIBLE)
+    in_gap[0] = gap[0]
+    in_slot[0] = gain[0, 0]
+    # Back pointers: a gap came from itself (-1) or the previous slot's character c
+    # (c); a slot character from itself (-1), its gap (-2) or the previous slot's c.
+    gap_from = np.full((steps, slots + 1), -1, dtype=np.int64)
+    slot_from = np.full((steps, slots, width), -1, dtype=np.int64)
+    columns = np.arange(width)
     for t in range(1, steps):
-        stay = score
-        step = np.concatenate(([_IMPOSSIBLE], score[:-1]))
-        skip = np.full(n_states, _IMPOSSIBLE)
-        for state in range(3, n_states, 2):
-            if best_char[t - 1, (state - 2) // 2] != best_char[t, state // 2]:
-                skip[state] = score[state - 2]
-        options = np.stack([stay, step, skip])
+        best = in_slot.argmax(axis=1)
+        best_score = in_slot[np.arange(slots), best]
+        others = np.where(columns == best[:, None], _IMPOSSIBLE, in_slot)
+        runner_up_at = others.argmax(axis=1)
+        runner_up = others[np.arange(slots), runner_up_at]
+        # Entering slot s straight from slot s - 1: the best different character.
+        direct = np.full((slots, width), _IMPOSSIBLE)
+        direct_from = np.full((slots, width), -1, dtype=np.int64)
+        if slots > 1:
+            same = char_ids[1:] == char_ids[np.arange(slots - 1), best[:-1]][:, None]
+            direct[1:] = np.where(same, runner_up[:-1, None], best_score[:-1, None])
+            direct_from[1:] = np.where(same, runner_up_at[:-1, None], best[:-1, None])
+        from_gap = np.broadcast_to(in_gap[:slots, None], (slots, width))
+        options = np.stack([in_slot, from_gap, direct])
         choice = options.argmax(axis=0)
-        back[t] = np.arange(n_states) - choice  # stay 0, step 1, skip 2 states back
-        gain = np.where(is_slot, emit[t, np.arange(n_states) // 2 % slots], gap[t])
-        score = options.max(axis=0) + gain
-    end = n_states - 1 if score[-1] >= score[-2] else n_states - 2
-    if score[end] <= _IMPOSSIBLE / 2:
+        slot_from[t] = np.choose(choice, [np.full_like(direct_from, -1), -2, direct_from])
+        new_slot = options.max(axis=0) + gain[t]
+        leave = np.concatenate(([_IMPOSSIBLE], best_score))
+        gap_from[t] = np.where(leave > in_gap, np.concatenate(([-1], best)), -1)
+        in_gap = np.maximum(in_gap, leave) + gap[t]
+        in_slot = new_slot
+    last = int(in_slot[-1].argmax())
+    if in_gap[-1] >= in_slot[-1, last]:
+        state, char = 2 * slots, -1
+    else:
+        state, char = 2 * slots - 1, last
+    total = in_gap[-1] if state % 2 == 0 else in_slot[-1, last]
+    if total <= _IMPOSSIBLE / 2:
         return None
+    states, chars = _trace_back(state, char, gap_from, slot_from)
+    return states, chars, float(total)
+
+
+def _trace_back(
+    state: int, char: int, gap_from: np.ndarray, slot_from: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The states and characters of the path ending in ``state`` with ``char``, from
+    :func:`_viterbi`'s back pointers."""
+    steps = gap_from.shape[0]
     states = np.empty(steps, dtype=np.int64)
-    states[-1] = end
-    for t in range(steps - 1, 0, -1):
-        states[t - 1] = back[t, states[t]]
-    return states, float(score[end])
+    chars = np.empty(steps, dtype=np.int64)
+    for t in range(steps - 1, -1, -1):
+        states[t], chars[t] = state, char
+        if t == 0:
+            break
+        if state % 2 == 0:
+            came = gap_from[t, state // 2]
+            if came >= 0:
+                state, char = state - 1, int(came)
+        else:
+            came = slot_from[t, state // 2, char]
+            if came == -2:
+                state, char = state - 1, -1
+            elif came >= 0:
+                state, char = state - 2, int(came)
+    return states, chars

@@ -48,9 +48,23 @@ def test_a_repeated_character_needs_a_gap_between_its_runs() -> None:
     two_runs = steps({"A": 0.9}, {"1": 0.9}, {"blank": 0.9}, {"1": 0.9})
 
     reading = decode_slots(two_runs, ALPHABET, allowed)
+    squeezed = decode_slots(one_run, ALPHABET, allowed)
 
-    assert decode_slots(one_run, ALPHABET, allowed) is None
     assert reading is not None and reading.text == "A11"
+    # One run of "1" cannot be two slots: the best path swaps in the unlikely "2".
+    assert squeezed is not None and squeezed.text in ("A12", "A21")
+    assert squeezed.log_prob < reading.log_prob - 3
+
+
+def test_a_slot_reads_one_character_along_all_its_steps() -> None:
+    # Greedy: "A12". Two slots cannot take three characters by letting a slot's
+    # character change from step to step: the path must drop one character.
+    probs = steps({"A": 0.9}, {"1": 0.9}, {"2": 0.9})
+
+    reading = decode_slots(probs, ALPHABET, [frozenset("AB"), frozenset("12")])
+
+    assert reading is not None and reading.text in ("A1", "A2")
+    assert reading.log_prob == pytest.approx(np.log(0.9 * 0.9 * 0.1 / 8), rel=0.01)
 
 
 def test_no_reading_when_a_slot_allows_nothing_the_recognizer_knows() -> None:
