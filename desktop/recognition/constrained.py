@@ -53,26 +53,61 @@ def decode_slots(
     Returns None when a slot allows no character of the alphabet or the line has fewer
     steps than slots.
     """
+    return decode_patterns(probs, alphabet, [allowed], skip=skip)[0]
+
+
+def decode_patterns(
+    probs: np.ndarray,
+    alphabet: Sequence[str],
+    patterns: Sequence[Sequence[frozenset[str]]],
+    *,
+    skip: str = SEPARATORS,
+) -> list[SlotReading | None]:
+    """:func:`decode_slots` for each of several slot patterns of the same line, in one
+    pass over the line's steps for all of them."""
     steps = probs.shape[0]
     index = _index(alphabet)
-    slot_ids = [_ids(index, chars) for chars in allowed]
-    if not slot_ids or any(ids.size == 0 for ids in slot_ids) or steps < len(slot_ids):
-        return None
+    pattern_ids = [[_ids(index, chars) for chars in allowed] for allowed in patterns]
+    decodable = [
+        i
+        for i, slot_ids in enumerate(pattern_ids)
+        if slot_ids and all(ids.size for ids in slot_ids) and steps >= len(slot_ids)
+    ]
+    readings: list[SlotReading | None] = [None] * len(patterns)
+    if not decodable:
+        return readings
     gap_ids = np.array([0, *_ids(index, frozenset(skip))], dtype=np.int64)
     # The logarithm of the few columns the slots and gaps use, not of the whole alphabet
     # (PP-OCR's has 18 710 characters).
-    used = np.unique(np.concatenate([gap_ids, *slot_ids]))
+    used = np.unique(np.concatenate([gap_ids, *(ids for i in decodable for ids in pattern_ids[i])]))
     log_used = np.log(np.maximum(probs[:, used], _FLOOR))
 
     def log_of(ids: np.ndarray) -> np.ndarray:
         return log_used[:, np.searchsorted(used, ids)]
 
     gap = log_of(gap_ids).max(axis=1)
-    path = _viterbi(gap, [log_of(ids) for ids in slot_ids], slot_ids)
-    if path is None:
-        return None
-    states, chars, total = path
+    paths = _viterbi(
+        gap,
+        [[log_of(ids) for ids in pattern_ids[i]] for i in decodable],
+        [pattern_ids[i] for i in decodable],
+    )
     ink = 1.0 - probs[:, gap_ids].sum(axis=1)
+    for i, path in zip(decodable, paths, strict=True):
+        if path is not None:
+            readings[i] = _reading(probs, alphabet, pattern_ids[i], ink, path)
+    return readings
+
+
+def _reading(
+    probs: np.ndarray,
+    alphabet: Sequence[str],
+    slot_ids: Sequence[np.ndarray],
+    ink: np.ndarray,
+    path: tuple[np.ndarray, np.ndarray, float],
+) -> SlotReading:
+    """The :class:`SlotReading` of a path from :func:`_viterbi` (``ink``: each step's
+    probability of some character)."""
+    states, chars, total = path
     text: list[str] = []
     margins: list[float] = []
     presence: list[float] = []
@@ -84,7 +119,7 @@ def decode_slots(
         mass = probs[run][:, ids].sum(axis=0)
         runner_up = np.delete(mass, chosen).max() if ids.size > 1 else 0.0
         margins.append(float(mass[chosen] / runner_up) if runner_up > 0 else float("inf"))
-    return SlotReading("".join(text), tuple(margins), tuple(presence), float(total))
+    return SlotReading("".join(text), tuple(margins), tuple(presence), total)
 
 
 def greedy_reading(
@@ -135,67 +170,80 @@ def _index(alphabet: Sequence[str]) -> dict[str, list[int]]:
 
 
 def _viterbi(
-    gap: np.ndarray, emit: Sequence[np.ndarray], ids: Sequence[np.ndarray]
-) -> tuple[np.ndarray, np.ndarray, float] | None:
-    """Most probable CTC path over gap, slot 1, gap, slot 2, ..., gap.
+    gap: np.ndarray,
+    emit: Sequence[Sequence[np.ndarray]],
+    ids: Sequence[Sequence[np.ndarray]],
+) -> list[tuple[np.ndarray, np.ndarray, float] | None]:
+    """Most probable CTC path over gap, slot 1, gap, slot 2, ..., gap, for each of
+    several slot patterns at once.
 
-    ``gap`` holds each step's log-probability of a blank (or separator), ``emit[s]``
-    each step's log-probability of every character slot ``s`` allows (steps x chars),
-    ``ids[s]`` those characters' alphabet positions.
+    ``gap`` holds each step's log-probability of a blank (or separator); for pattern
+    ``p``, ``emit[p][s]`` holds each step's log-probability of every character its slot
+    ``s`` allows (steps x chars), ``ids[p][s]`` those characters' alphabet positions.
     A slot emits one character along all its steps, as a CTC path does, and two slots
     may follow each other without a gap only with different characters (a repeated
-    character needs a blank between its two runs). Returns, per step, the state
-    (even: gap, odd: slot) and the path's log-probability.
+    character needs a blank between its two runs). Returns, per pattern, the state of
+    each step (even: gap, odd: slot) and its character (its column in ``emit``; -1 in a
+    gap), and the path's log-probability; None where no path fits.
     """
-    steps, slots = gap.shape[0], len(emit)
-    width = max(e.shape[1] for e in emit)
-    # Slot scores as one (slots x width) array; padding columns can never be chosen.
-    gain = np.full((steps, slots, width), _IMPOSSIBLE)
-    char_ids = np.full((slots, width), -1, dtype=np.int64)
-    for s, e in enumerate(emit):
-        gain[:, s, : e.shape[1]] = e
-        char_ids[s, : e.shape[1]] = ids[s]
-    in_gap = np.full(slots + 1, _IMPOSSIBLE)  # gap before slot s (s == slots: the end)
-    in_slot = np.full((slots, width), _IMPOSSIBLE)
-    in_gap[0] = gap[0]
-    in_slot[0] = gain[0, 0]
+    steps, batch = gap.shape[0], len(emit)
+    lengths = [len(pattern) for pattern in emit]
+    slots = max(lengths)
+    width = max(e.shape[1] for pattern in emit for e in pattern)
+    # Patterns share one (batch x slots x width) grid: a shorter pattern's extra slots
+    # and a slot's extra columns can never be chosen.
+    gain = np.full((steps, batch, slots, width), _IMPOSSIBLE)
+    char_ids = np.full((batch, slots, width), -1, dtype=np.int64)
+    for p, pattern in enumerate(emit):
+        for s, e in enumerate(pattern):
+            gain[:, p, s, : e.shape[1]] = e
+            char_ids[p, s, : e.shape[1]] = ids[p][s]
+    in_gap = np.full((batch, slots + 1), _IMPOSSIBLE)  # gap before slot s (s == slots: end)
+    in_slot = np.full((batch, slots, width), _IMPOSSIBLE)
+    in_gap[:, 0] = gap[0]
+    in_slot[:, 0] = gain[0, :, 0]
     # Back pointers: a gap came from itself (-1) or the previous slot's character c
     # (c); a slot character from itself (-1), its gap (-2) or the previous slot's c.
-    gap_from = np.full((steps, slots + 1), -1, dtype=np.int64)
-    slot_from = np.full((steps, slots, width), -1, dtype=np.int64)
+    gap_from = np.full((steps, batch, slots + 1), -1, dtype=np.int64)
+    slot_from = np.full((steps, batch, slots, width), -1, dtype=np.int64)
     columns = np.arange(width)
+    no_gap = np.full((batch, 1), _IMPOSSIBLE)
+    no_char = np.full((batch, 1), -1, dtype=np.int64)
     for t in range(1, steps):
-        best = in_slot.argmax(axis=1)
-        best_score = in_slot[np.arange(slots), best]
-        others = np.where(columns == best[:, None], _IMPOSSIBLE, in_slot)
-        runner_up_at = others.argmax(axis=1)
-        runner_up = others[np.arange(slots), runner_up_at]
+        best = in_slot.argmax(axis=2)
+        best_score = np.take_along_axis(in_slot, best[..., None], 2)[..., 0]
+        others = np.where(columns == best[..., None], _IMPOSSIBLE, in_slot)
+        runner_up_at = others.argmax(axis=2)
+        runner_up = np.take_along_axis(others, runner_up_at[..., None], 2)[..., 0]
         # Entering slot s straight from slot s - 1: the best different character.
-        direct = np.full((slots, width), _IMPOSSIBLE)
-        direct_from = np.full((slots, width), -1, dtype=np.int64)
+        direct = np.full((batch, slots, width), _IMPOSSIBLE)
+        direct_from = np.full((batch, slots, width), -1, dtype=np.int64)
         if slots > 1:
-            same = char_ids[1:] == char_ids[np.arange(slots - 1), best[:-1]][:, None]
-            direct[1:] = np.where(same, runner_up[:-1, None], best_score[:-1, None])
-            direct_from[1:] = np.where(same, runner_up_at[:-1, None], best[:-1, None])
-        from_gap = np.broadcast_to(in_gap[:slots, None], (slots, width))
+            best_id = np.take_along_axis(char_ids[:, :-1], best[:, :-1, None], 2)
+            same = char_ids[:, 1:] == best_id
+            direct[:, 1:] = np.where(same, runner_up[:, :-1, None], best_score[:, :-1, None])
+            direct_from[:, 1:] = np.where(same, runner_up_at[:, :-1, None], best[:, :-1, None])
+        from_gap = np.broadcast_to(in_gap[:, :slots, None], (batch, slots, width))
         options = np.stack([in_slot, from_gap, direct])
         choice = options.argmax(axis=0)
-        slot_from[t] = np.choose(choice, [np.full_like(direct_from, -1), -2, direct_from])
-        new_slot = options.max(axis=0) + gain[t]
-        leave = np.concatenate(([_IMPOSSIBLE], best_score))
-        gap_from[t] = np.where(leave > in_gap, np.concatenate(([-1], best)), -1)
+        slot_from[t] = np.where(choice == 0, -1, np.where(choice == 1, -2, direct_from))
+        in_slot = options.max(axis=0) + gain[t]
+        leave = np.concatenate([no_gap, best_score], axis=1)
+        gap_from[t] = np.where(leave > in_gap, np.concatenate([no_char, best], axis=1), -1)
         in_gap = np.maximum(in_gap, leave) + gap[t]
-        in_slot = new_slot
-    last = int(in_slot[-1].argmax())
-    if in_gap[-1] >= in_slot[-1, last]:
-        state, char = 2 * slots, -1
-    else:
-        state, char = 2 * slots - 1, last
-    total = in_gap[-1] if state % 2 == 0 else in_slot[-1, last]
-    if total <= _IMPOSSIBLE / 2:
-        return None
-    states, chars = _trace_back(state, char, gap_from, slot_from)
-    return states, chars, float(total)
+    paths: list[tuple[np.ndarray, np.ndarray, float] | None] = []
+    for p, n in enumerate(lengths):
+        last = int(in_slot[p, n - 1].argmax())
+        if in_gap[p, n] >= in_slot[p, n - 1, last]:
+            state, char, total = 2 * n, -1, in_gap[p, n]
+        else:
+            state, char, total = 2 * n - 1, last, in_slot[p, n - 1, last]
+        if total <= _IMPOSSIBLE / 2:
+            paths.append(None)
+            continue
+        states, chars = _trace_back(state, char, gap_from[:, p], slot_from[:, p])
+        paths.append((states, chars, float(total)))
+    return paths
 
 
 def _trace_back(

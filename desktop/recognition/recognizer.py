@@ -23,7 +23,7 @@ from .candidates import (
     confidence,
     score_candidates,
 )
-from .constrained import decode_slots, greedy_reading
+from .constrained import decode_patterns, decode_slots, greedy_reading
 from .engine import DetailedOcrEngine, OcrEngine, ProbabilityOcrEngine, TextBox
 
 log = logging.getLogger(__name__)
@@ -218,24 +218,39 @@ class PlateRecognizer:
 
     def _refine(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
         """Second looks at the best reads' lines: doubtful edge characters of over-long
-        reads, missing Chinese provinces."""
-        if isinstance(self.engine, ProbabilityOcrEngine):
-            ranked = self._trim_doubtful_edges(work, ranked)
-            ranked = self._choose_formats(work, ranked)
-        return self._complete_provinces(work, ranked)
+        reads, the format of reads several formats could be, missing Chinese
+        provinces."""
+        if not isinstance(self.engine, ProbabilityOcrEngine):
+            return self._complete_provinces(None, ranked)
+        lines = LineProbabilities(self.engine, work)
+        ranked = self._trim_doubtful_edges(lines, ranked)
+        ranked = self._choose_formats(lines, ranked)
+        return self._complete_provinces(lines, ranked)
 
-    def _choose_formats(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
+    def _choose_formats(self, lines: LineProbabilities, ranked: list[Candidate]) -> list[Candidate]:
         """For each of the best few reads that more than one format of the region could
-        be (after look-alike swaps, or as read for a vanity plate), take the format whose
-        reading the recognizer finds likeliest, instead of the one needing the fewest
-        swaps."""
+        be, take the format whose reading the recognizer finds likeliest, instead of the
+        one needing the fewest swaps.
+
+        A read that a fallback takes as it stands (a vanity plate, or a serial with a
+        character misread, gained or lost) competes as read with any reading of its line
+        in the specific formats within look-alike reach, or, when there are none, in
+        those of about its length. Other reads keep their characters up to look-alike
+        swaps: with no reading as read to weigh against, nothing else anchors them."""
         chosen = list(ranked)
         for i, cand in enumerate(ranked[:FORMAT_CHOICES]):
-            options = formats_within_reach(cand.text, self.region)
+            options, look_alikes_only = format_options(cand.text, self.region)
             if len(options) < 2 or len(cand.boxes) != 1:
                 continue
-            probs, alphabet = self.engine.line_probabilities(work, cand.boxes[0].quad)  # type: ignore[attr-defined]
-            best = likeliest_fitting(probs, alphabet, cand.text, options, self.digit_zero)
+            probs, alphabet = lines.of(cand.boxes[0].quad)
+            best = likeliest_fitting(
+                probs,
+                alphabet,
+                cand.text,
+                options,
+                digit_zero=self.digit_zero,
+                look_alikes_only=look_alikes_only,
+            )
             if best is not None and best[0] != cand.text:
                 # The same line read again: its rank among the other lines stays.
                 text, fmt = best
@@ -244,7 +259,9 @@ class PlateRecognizer:
                 )
         return chosen
 
-    def _trim_doubtful_edges(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
+    def _trim_doubtful_edges(
+        self, lines: LineProbabilities, ranked: list[Candidate]
+    ) -> list[Candidate]:
         """Add the read without its doubtful first or last character for each of the
         best few reads longer than any specific format of the region."""
         found: list[Candidate] = []
@@ -253,7 +270,7 @@ class PlateRecognizer:
             if longest is None or len(cand.text) <= longest or len(cand.boxes) != 1:
                 continue
             box = cand.boxes[0]
-            probs, alphabet = self.engine.line_probabilities(work, box.quad)  # type: ignore[attr-defined]
+            probs, alphabet = lines.of(box.quad)
             trimmed = without_doubtful_edge(greedy_reading(probs, alphabet), cand.raw)
             if trimmed is not None:
                 found.extend(
@@ -266,19 +283,24 @@ class PlateRecognizer:
         # Trimmed reads first: on an equal score the recognizer's doubt decides.
         return sorted([*found, *ranked], key=lambda c: c.score, reverse=True)
 
-    def _complete_provinces(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
+    def _complete_provinces(
+        self, lines: LineProbabilities | None, ranked: list[Candidate]
+    ) -> list[Candidate]:
         """Chinese reads without their province character: re-read it under the plate
-        format, else fill in the booth's local province (when one is set)."""
+        format (engines that give ``lines``' probabilities), else fill in the booth's
+        local province (when one is set)."""
         if self.region != "cn":
             return ranked
-        if isinstance(self.engine, ProbabilityOcrEngine):
-            ranked = self._reread_provinces(work, ranked)
+        if lines is not None:
+            ranked = self._reread_provinces(lines, ranked)
         if self.default_province:
             filled = [self._with_province(c) for c in ranked]
             return sorted(filled, key=lambda c: c.score, reverse=True)
         return ranked
 
-    def _reread_provinces(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
+    def _reread_provinces(
+        self, lines: LineProbabilities, ranked: list[Candidate]
+    ) -> list[Candidate]:
         """Add the full plate for each of the first few province-less reads whose line,
         decoded under a Chinese format, shows a clear province character."""
         headless = [c for c in ranked[:PROVINCE_REREADS] if c.format_name == NO_PROVINCE_FORMAT]
@@ -287,7 +309,7 @@ class PlateRecognizer:
             if len(cand.boxes) != 1:
                 continue  # a merged line: the province sits in another box's crop
             box = cand.boxes[0]
-            probs, alphabet = self.engine.line_probabilities(work, box.quad)  # type: ignore[attr-defined]
+            probs, alphabet = lines.of(box.quad)
             province = _clear_province(probs, alphabet, cand.text)
             if province is None:
                 continue
@@ -349,6 +371,23 @@ class PlateRecognizer:
         return clusters
 
 
+class LineProbabilities:
+    """The recognizer's character probabilities along the text lines of one image, each
+    line computed once: several second looks may ask for the same line."""
+
+    def __init__(self, engine: ProbabilityOcrEngine, image: np.ndarray) -> None:
+        self._engine = engine
+        self._image = image
+        self._known: dict[tuple[tuple[float, float], ...], tuple[np.ndarray, Sequence[str]]] = {}
+
+    def of(self, quad: Sequence[Sequence[float]]) -> tuple[np.ndarray, Sequence[str]]:
+        """Steps x alphabet probabilities of the line at ``quad``, and the alphabet."""
+        key = tuple((float(x), float(y)) for x, y in quad)
+        if key not in self._known:
+            self._known[key] = self._engine.line_probabilities(self._image, quad)
+        return self._known[key]
+
+
 def without_doubtful_edge(reading: Sequence[tuple[str, float]], raw: str) -> str | None:
     """``raw`` without its first or last character (the less probable of the two) when
     that one is under :data:`EDGE_DOUBT` in ``reading``, the recognizer's per-character
@@ -377,26 +416,50 @@ def formats_within_reach(text: str, region: str) -> list[plates.PlateFormat]:
     ]
 
 
+def format_options(text: str, region: str) -> tuple[list[plates.PlateFormat], bool]:
+    """The formats of ``region`` a read ``text`` could be, and whether only its
+    look-alike variants count (see :meth:`PlateRecognizer._choose_formats`): the
+    formats within look-alike reach, and when only a fallback takes the read, also the
+    serial formats of about its length, any reading of which counts."""
+    options = formats_within_reach(text, region)
+    if options and all(fmt.fallback for fmt in options):
+        options += serial_formats_near(len(text), region)
+    return options, not any(fmt.fallback for fmt in options)
+
+
+def serial_formats_near(length: int, region: str) -> list[plates.PlateFormat]:
+    """The specific formats of ``region`` one character shorter than ``length``, as long,
+    or one longer."""
+    return [
+        fmt
+        for fmt in plates.profile(region).formats
+        if not fmt.fallback and abs(fmt.length - length) <= 1
+    ]
+
+
 def likeliest_fitting(
     probs: np.ndarray,
     alphabet: Sequence[str],
     text: str,
     formats: Sequence[plates.PlateFormat],
+    *,
     digit_zero: bool = False,
+    look_alikes_only: bool = True,
 ) -> tuple[str, plates.PlateFormat] | None:
     """The reading of a line read as ``text``, and its format, that the recognizer's
     probabilities make likeliest among ``formats``, a fallback format paying
-    :data:`FALLBACK_LOG_ODDS`; only readings that differ from ``text`` by look-alike
-    swaps count. None when no format gives such a reading."""
+    :data:`FALLBACK_LOG_ODDS`. With ``look_alikes_only``, only readings that differ from
+    ``text`` by look-alike swaps count. None when no format gives a reading that counts."""
     key = plates.equivalence_key(text)
     best: tuple[float, str, plates.PlateFormat] | None = None
-    for fmt in formats:
-        reading = decode_slots(probs, alphabet, fmt.allowed)
+    readings = decode_patterns(probs, alphabet, [fmt.allowed for fmt in formats])
+    for fmt, reading in zip(formats, readings, strict=True):
         if reading is None:
             continue
         found = reading.text.replace("O", "0") if digit_zero else reading.text
         log_prob = reading.log_prob - (FALLBACK_LOG_ODDS if fmt.fallback else 0.0)
-        if plates.equivalence_key(found) == key and (best is None or log_prob > best[0]):
+        counts = not look_alikes_only or plates.equivalence_key(found) == key
+        if counts and (best is None or log_prob > best[0]):
             best = (log_prob, found, fmt)
     return None if best is None else (best[1], best[2])
 

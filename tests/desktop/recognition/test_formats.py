@@ -10,8 +10,10 @@ import pytest
 from desktop.recognition.engine import ProbabilityOcrEngine, load_engine
 from desktop.recognition.recognizer import (
     PlateRecognizer,
+    format_options,
     formats_within_reach,
     likeliest_fitting,
+    serial_formats_near,
 )
 from desktop.synthetic import render_plate
 from tests.desktop.recognition.ctc import probability_rows
@@ -85,6 +87,53 @@ def test_a_reading_that_is_not_the_read_is_refused() -> None:
     assert (
         likeliest_fitting(probs, ALPHABET, "CJIP5G", formats_within_reach("CJIP5G", "us")) is None
     )
+
+
+def test_the_serial_formats_near_a_read_are_those_one_character_shorter_to_one_longer() -> None:
+    near = {fmt.name for fmt in serial_formats_near(5, "us")}
+
+    assert "us-3l3d" in near and "us-3l4d" not in near  # 6 characters in, 7 out
+    assert not any(fmt.fallback for fmt in serial_formats_near(6, "us"))
+
+
+def test_a_read_no_serial_is_within_reach_of_may_be_any_serial_of_about_its_length() -> None:
+    widened, widened_only = format_options("ATGCL04", "us")
+    near, near_only = format_options("ABC1234", "us")
+    chinese, chinese_only = format_options("粤B12345", "cn")
+
+    assert {"us-fl", "us-3l4d", "us-any-7"} <= {fmt.name for fmt in widened}
+    assert [fmt.name for fmt in near] == names("ABC1234")
+    # Where the read as it stands competes, any reading may win; otherwise look-alikes.
+    assert (widened_only, near_only, chinese_only) == (False, False, True)
+    assert chinese
+
+
+def any_reading(probs: np.ndarray, text: str) -> tuple[str, str] | None:
+    """What the format choice makes of a read that a fallback takes as it stands."""
+    options, look_alikes_only = format_options(text, "us")
+    assert not look_alikes_only
+    found = likeliest_fitting(probs, ALPHABET, text, options, look_alikes_only=False)
+    return None if found is None else (found[0], found[1].name)
+
+
+def test_a_doubtful_character_inside_a_read_no_serial_fits_is_dropped() -> None:
+    # A sticker between Florida's ABCD and 12: "ATGCL04" fits no US serial as read.
+    probs = line(*(sure(ch) for ch in "ATG"), {"C": 0.34, "blank": 0.3}, *map(sure, "L04"))
+
+    assert any_reading(probs, "ATGCL04") == ("ATGL04", "us-fl")
+
+
+def test_a_first_digit_read_as_a_letter_beyond_look_alikes_is_corrected() -> None:
+    # California's 1ABC234 whose 4 the recognizer, torn, read as an L (an L is a
+    # look-alike of 1, not of 4).
+    probs = line({"L": 0.5, "4": 0.4}, *(sure(ch) for ch in "GLS168"))
+
+    assert any_reading(probs, "LGLS168") == ("4GLS168", "us-1d3l3d")
+
+
+def test_a_vanity_plate_the_recognizer_is_sure_of_is_not_made_a_serial() -> None:
+    assert any_reading(line(*map(sure, "BIGDOG")), "BIGDOG") == ("BIGDOG", "us-any-6")
+    assert any_reading(line(*map(sure, "ATGCL04")), "ATGCL04") == ("ATGCL04", "us-any-7")
 
 
 @pytest.fixture(scope="module")
