@@ -417,10 +417,10 @@ def formats_within_reach(text: str, region: str) -> list[plates.PlateFormat]:
 
 
 def format_options(text: str, region: str) -> tuple[list[plates.PlateFormat], bool]:
-    """The formats of ``region`` a read ``text`` could be, and whether only its
-    look-alike variants count (see :meth:`PlateRecognizer._choose_formats`): the
-    formats within look-alike reach, and when only a fallback takes the read, also the
-    serial formats of about its length, any reading of which counts."""
+    """The formats of ``region`` a read ``text`` could be (see
+    :meth:`PlateRecognizer._choose_formats`): those within look-alike reach and, when
+    only a fallback is, also the serial formats of about its length; and whether only
+    look-alike variants of the read count (unless a fallback takes it as it stands)."""
     options = formats_within_reach(text, region)
     if options and all(fmt.fallback for fmt in options):
         options += serial_formats_near(len(text), region)
