@@ -132,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     misses: dict[str, list[str]] = collections.defaultdict(list)
     correct = 0
     second_passes = 0
+    second_looks = 0
     for path, label in rows:
         image = cv2.imread(str(path))
         if image is None:
@@ -143,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         times.append((time.perf_counter() - start) * 1000)
         cpu_times.append((time.process_time() - cpu_start) * 1000)
         second_passes += recognizer.last_passes > 1
+        second_looks += recognizer.last_second_look
         got = found[0].text if found else ""
         if got == label:
             correct += 1
@@ -161,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     if cpu_times:
         print(f"median process CPU time per image: {statistics.median(cpu_times):.0f} ms")
     print(f"second detection pass on {second_passes} of {len(times)} images")
+    print(f"second look at the best read on {second_looks} of {len(times)} images")
     print(machine(engine))
     median = statistics.median(times) if times else 0.0
     p90 = statistics.quantiles(times, n=10)[-1] if len(times) >= 2 else median

@@ -71,6 +71,19 @@ FORMAT_CHOICES = 2
 #: vanity plates are about 4% of US registrations. On openalpr-us 3.2 reads 192 photos,
 #: 1.5 reads 190 (with look-alike choices only, both read 189).
 FALLBACK_LOG_ODDS = 3.2
+#: A best read scoring under this (a plate score: about 1.75 for a sure read of a
+#: specific format) gets a second look: its surroundings, scaled up, are read again and
+#: the better-scoring read of the same place is kept. The detector sees a whole photo
+#: coarsely; closer up it finds the line's true ends (a sticker or frame left out, a
+#: character no longer cut) and the recognizer gets a sharper line.
+SECOND_LOOK_BELOW = 1.4
+#: Line height, in pixels, the second look scales the best read's line to (never down,
+#: at most SECOND_LOOK_MAX_ZOOM times up).
+SECOND_LOOK_HEIGHT = 64
+SECOND_LOOK_MAX_ZOOM = 3.0
+#: Margin the second look keeps around the line, in line heights: above and below, and
+#: on either side (a plate is about twice as wide as its characters are high).
+SECOND_LOOK_MARGIN = (2, 4)
 
 
 @dataclass(frozen=True)
@@ -112,8 +125,10 @@ class PlateRecognizer:
     ``max_side`` scales large photos down first; ``digit_zero`` reads O as 0 (default:
     on for regions in ``DIGIT_ZERO_REGIONS``); ``second_pass_side`` is the detector size
     of a second pass run when the first finds nothing plate-like (None: no second
-    pass); ``default_province`` (Chinese plates) fills a province character the engine
-    did not read, as booth systems let the operator set the local province.
+    pass); ``second_look`` re-reads the surroundings of a best read scoring under
+    :data:`SECOND_LOOK_BELOW`, scaled up; ``default_province`` (Chinese plates) fills
+    a province character the engine did not read, as booth systems let the operator set
+    the local province.
     """
 
     def __init__(
@@ -126,6 +141,7 @@ class PlateRecognizer:
         max_plates: int = 3,
         digit_zero: bool | None = None,
         second_pass_side: int | None = SECOND_PASS_SIDE,
+        second_look: bool = True,
         default_province: str | None = None,
     ) -> None:
         self.engine = engine
@@ -135,6 +151,7 @@ class PlateRecognizer:
         self.max_plates = max_plates
         self.digit_zero = self.region in DIGIT_ZERO_REGIONS if digit_zero is None else digit_zero
         self.second_pass_side = second_pass_side
+        self.second_look = second_look
         if default_province is not None and default_province not in plates.CN_PROVINCES:
             raise ValueError(f"{default_province!r} is not a Chinese province character")
         self.default_province = default_province
@@ -146,6 +163,8 @@ class PlateRecognizer:
         #: Detection passes the last :meth:`recognize` call ran (0 when a tight crop read
         #: as one line was already plate-like, else 1 or 2), for benchmarks.
         self.last_passes = 0
+        #: Whether the last :meth:`recognize` call took a second look, for benchmarks.
+        self.last_second_look = False
 
     def recognize(self, image_bgr: np.ndarray, roi: Box | None = None) -> list[PlateCandidate]:
         """Plates in ``image_bgr`` (or in its ``roi`` x, y, w, h), best first."""
@@ -167,6 +186,9 @@ class PlateRecognizer:
             quad = ((pad, pad), (x1, pad), (x1, y1), (pad, y1))
             whole_line.append(TextBox.from_quad(raw, rec_score, quad))
         ranked = self._read(work, whole_line)
+        passes = self.last_passes
+        ranked = self._look_again(work, ranked)
+        self.last_passes = passes
         plates_found = self._group(ranked)
 
         def to_source(cand: Candidate) -> Box:
@@ -215,6 +237,31 @@ class PlateRecognizer:
             ranked = score_candidates(boxes, self.region, digit_zero=self.digit_zero)
             self.last_passes = 2
         return self._refine(work, ranked)
+
+    def _look_again(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
+        """The ranking with its best read replaced by a closer read of the same place,
+        when the best scores under :data:`SECOND_LOOK_BELOW` and the closer read scores
+        higher (see :data:`SECOND_LOOK_BELOW`)."""
+        self.last_second_look = False
+        if not self.second_look or not ranked:
+            return ranked
+        best = ranked[0]
+        if best.score >= SECOND_LOOK_BELOW or len(best.boxes) != 1:
+            return ranked
+        self.last_second_look = True
+        x, y, w, h = best.box
+        zoom = min(SECOND_LOOK_MAX_ZOOM, max(1.0, SECOND_LOOK_HEIGHT / h))
+        above, beside = SECOND_LOOK_MARGIN[0] * h, SECOND_LOOK_MARGIN[1] * h
+        x0, y0 = max(0, x - beside), max(0, y - above)
+        surroundings = work[y0 : y + h + above, x0 : x + w + beside]
+        closer = cv2.resize(surroundings, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_CUBIC)
+        for cand in self._read(closer, []):
+            if len(cand.boxes) != 1:
+                continue
+            again = _moved(cand, zoom, (x0, y0))
+            if _overlap(again.box, best.box) > 0.5:
+                return [again, *ranked] if again.score > best.score else ranked
+        return ranked
 
     def _refine(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
         """Second looks at the best reads' lines: doubtful edge characters of over-long
@@ -477,6 +524,17 @@ def _clear_province(probs: np.ndarray, alphabet: Sequence[str], rest: str) -> st
             )
             return reading.text[0] if clear else None
     return None
+
+
+def _moved(cand: Candidate, zoom: float, origin: tuple[int, int]) -> Candidate:
+    """``cand``, read in a part of an image scaled by ``zoom`` whose top-left corner
+    sits at ``origin``, in the whole image's coordinates."""
+    ox, oy = origin
+    boxes = tuple(
+        TextBox.from_quad(b.text, b.score, [(px / zoom + ox, py / zoom + oy) for px, py in b.quad])
+        for b in cand.boxes
+    )
+    return replace(cand, boxes=boxes)
 
 
 def _as_bgr(image: np.ndarray) -> np.ndarray:

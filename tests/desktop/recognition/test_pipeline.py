@@ -16,6 +16,10 @@ from desktop.recognition.cli import recognize_paths
 from desktop.recognition.engine import TextBox, load_engine
 from desktop.recognition.recognizer import PlateRecognizer
 from desktop.synthetic import font_path
+from desktop.synthetic.degrade import degrade
+from desktop.synthetic.render import random_plate_text
+from desktop.synthetic.render import render_plate as render_region_plate
+from desktop.synthetic.scene import compose_scene
 
 FONT = font_path("DejaVuSans-Bold.ttf")  # shipped in resources/fonts
 Box = tuple[int, int, int, int]
@@ -132,6 +136,43 @@ def test_a_region_of_interest_limits_the_search_and_keeps_frame_coordinates(
 
     assert [p.text for p in found] == ["LMN2093"]
     assert overlap(found[0].box, plate_box) > 0.5
+
+
+def distant_car(seed: int) -> tuple[np.ndarray, Box, str]:
+    """A 1920 x 1080 lane frame with a small car far off, its box and its plate: a random
+    US plate about 26 px high, damaged as a camera damages it (all drawn from ``seed``)."""
+    rng = np.random.default_rng(seed)
+    text = random_plate_text("us", rng)
+    plate = degrade(render_region_plate(text, "us", top_line="CALIFORNIA"), rng)
+    image, plate_box = compose_scene(plate, (1920, 1080), rng, vehicle_width=170)
+    return image, plate_box, text
+
+
+@pytest.mark.parametrize(("seed", "plate"), [(39, "NG5713"), (13, "WVW08Y")])
+def test_a_distant_plate_misread_in_the_whole_frame_is_read_on_a_closer_look(
+    us_reader: PlateRecognizer, seed: int, plate: str
+) -> None:
+    image, plate_box, text = distant_car(seed)
+    assert text == plate
+    at_a_glance = PlateRecognizer(us_reader.engine, "us", second_look=False)
+
+    assert at_a_glance.recognize(image)[0].text != text  # a character gained or lost
+
+    found = us_reader.recognize(image)
+
+    assert us_reader.last_second_look
+    assert found[0].text == text
+    assert overlap(found[0].box, plate_box) > 0.5
+    assert found[0].crop.shape[:2] == (found[0].box[3], found[0].box[2])
+    assert at_a_glance.recognize(image)[0].text in [alt for alt, _ in found[0].alternatives]
+
+
+def test_a_clear_plate_takes_no_second_look(us_reader: PlateRecognizer) -> None:
+    image = scene()
+    paste(image, render_plate("ABC1234"), 220, 260)
+
+    assert us_reader.recognize(image)[0].text == "ABC1234"
+    assert not us_reader.last_second_look
 
 
 def test_a_blank_image_gives_no_candidates(us_reader: PlateRecognizer) -> None:
