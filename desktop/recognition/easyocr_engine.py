@@ -49,7 +49,7 @@ with warnings.catch_warnings():
     from easyocr.config import detection_models, recognition_models
 
 
-from .engine import TextBox
+from .engine import Box, TextBox, is_over
 from .rapidocr_engine import DEFAULT_DET_SIDE, pp_ocr_detector, worth_reading
 
 log = logging.getLogger(__name__)
@@ -192,9 +192,11 @@ class EasyOcrEngine:
         """Detect and read every text line of ``image_bgr``."""
         return self.read_at(image_bgr, self.det_side)
 
-    def read_at(self, image_bgr: np.ndarray, det_side: int) -> list[TextBox]:
+    def read_at(
+        self, image_bgr: np.ndarray, det_side: int, *, near: Box | None = None
+    ) -> list[TextBox]:
         """Detect with the long side scaled to at most ``det_side`` px, then read each line
-        from the full-resolution image."""
+        (with ``near``, each line over that x, y, w, h box) from the full-resolution image."""
         if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
             raise ValueError(f"expected an H x W x 3 BGR image, got shape {image_bgr.shape}")
         grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
@@ -204,7 +206,9 @@ class EasyOcrEngine:
             if det.boxes is None or len(det.boxes) == 0:
                 return []
             quads = [np.asarray(q, dtype=np.float32) for q in det.boxes]
-            quads = [_inset(q) for q in quads if worth_reading(q)]
+            quads = [
+                _inset(q) for q in quads if worth_reading(q) and (near is None or is_over(q, near))
+            ]
             if not quads:
                 return []
             lines = [_as_box(q) for q in quads if _is_level(q)]

@@ -21,6 +21,7 @@ ENGINE_NAMES: tuple[str, ...] = ("rapidocr", "easyocr")
 DEFAULT_ENGINE = ENGINE_NAMES[0]
 
 Point = tuple[float, float]
+Box = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,11 @@ class DetailedOcrEngine(OcrEngine, Protocol):
     and to re-read a plate line whose first character the detector cut off.
     """
 
-    def read_at(self, image_bgr: np.ndarray, det_side: int) -> list[TextBox]:
-        """Like :meth:`read`, with the detector seeing ``det_side`` pixels on the long side."""
+    def read_at(
+        self, image_bgr: np.ndarray, det_side: int, *, near: Box | None = None
+    ) -> list[TextBox]:
+        """Like :meth:`read`, with the detector seeing ``det_side`` pixels on the long side;
+        with ``near`` (x, y, w, h), only the lines found over that box are read."""
         ...
 
     def read_line(self, image_bgr: np.ndarray) -> tuple[str, float]:
@@ -108,6 +112,18 @@ class ProbabilityOcrEngine(DetailedOcrEngine, Protocol):
         """Steps x alphabet probabilities of the line at ``quad``, and the alphabet
         (index 0 is the blank)."""
         ...
+
+
+def is_over(quad: np.ndarray, box: Box) -> bool:
+    """True when the line at ``quad`` (four corner points) and ``box`` (x, y, w, h)
+    share more than half of the smaller one's axis-aligned area."""
+    points = np.asarray(quad, dtype=np.float32)
+    (qx0, qy0), (qx1, qy1) = points.min(axis=0), points.max(axis=0)
+    x, y, w, h = box
+    ix = max(0.0, min(qx1, x + w) - max(qx0, x))
+    iy = max(0.0, min(qy1, y + h) - max(qy0, y))
+    smaller = min((qx1 - qx0) * (qy1 - qy0), w * h)
+    return smaller > 0 and ix * iy > 0.5 * smaller
 
 
 class EngineUnavailableError(RuntimeError):

@@ -22,7 +22,7 @@ from rapidocr.ch_ppocr_det import TextDetector
 from rapidocr.ch_ppocr_rec import TextRecInput
 from rapidocr.utils.process_img import get_rotate_crop_image
 
-from .engine import TextBox
+from .engine import Box, TextBox, is_over
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +106,11 @@ class RapidOcrEngine:
         """Detect and read every text line of ``image_bgr``."""
         return self.read_at(image_bgr, self.det_side)
 
-    def read_at(self, image_bgr: np.ndarray, det_side: int) -> list[TextBox]:
+    def read_at(
+        self, image_bgr: np.ndarray, det_side: int, *, near: Box | None = None
+    ) -> list[TextBox]:
         """Detect with the long side scaled to at most ``det_side`` px, then read each line
-        from the full-resolution image."""
+        (with ``near``, each line over that x, y, w, h box) from the full-resolution image."""
         if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
             raise ValueError(f"expected an H x W x 3 BGR image, got shape {image_bgr.shape}")
         with self._lock:
@@ -116,7 +118,9 @@ class RapidOcrEngine:
             det = self._det(image_bgr)
             if det.boxes is None or len(det.boxes) == 0:
                 return []
-            quads = [q for q in det.boxes if worth_reading(q)]
+            quads = [
+                q for q in det.boxes if worth_reading(q) and (near is None or is_over(q, near))
+            ]
             if not quads:
                 return []
             crops = [get_rotate_crop_image(image_bgr, q.astype(np.float32)) for q in quads]

@@ -84,6 +84,11 @@ SECOND_LOOK_MAX_ZOOM = 3.0
 #: Margin the second look keeps around the line, in line heights: above and below, and
 #: on either side (a plate is about twice as wide as its characters are high).
 SECOND_LOOK_MARGIN = (2, 4)
+#: Longer side the detector sees the scaled-up surroundings at (the recognizer reads the
+#: lines it finds at full scale, and only those over the best read's place). Most
+#: surroundings are smaller than this already: 480 saved no time on openalpr-us and
+#: read fewer EasyOCR plates (31.5% against 34.7%).
+SECOND_LOOK_DET_SIDE = 736
 
 
 @dataclass(frozen=True)
@@ -185,10 +190,7 @@ class PlateRecognizer:
             x1, y1 = pad + w * scale, pad + h * scale
             quad = ((pad, pad), (x1, pad), (x1, y1), (pad, y1))
             whole_line.append(TextBox.from_quad(raw, rec_score, quad))
-        ranked = self._read(work, whole_line)
-        passes = self.last_passes
-        ranked = self._look_again(work, ranked)
-        self.last_passes = passes
+        ranked = self._look_again(work, self._read(work, whole_line))
         plates_found = self._group(ranked)
 
         def to_source(cand: Candidate) -> Box:
@@ -239,9 +241,9 @@ class PlateRecognizer:
         return self._refine(work, ranked)
 
     def _look_again(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
-        """The ranking with its best read replaced by a closer read of the same place,
-        when the best scores under :data:`SECOND_LOOK_BELOW` and the closer read scores
-        higher (see :data:`SECOND_LOOK_BELOW`)."""
+        """The ranking with a closer read of its best read's place put first, when the
+        best scores under :data:`SECOND_LOOK_BELOW` and the closer read scores higher
+        (the first read stays, as an alternative)."""
         self.last_second_look = False
         if not self.second_look or not ranked:
             return ranked
@@ -251,11 +253,22 @@ class PlateRecognizer:
         self.last_second_look = True
         x, y, w, h = best.box
         zoom = min(SECOND_LOOK_MAX_ZOOM, max(1.0, SECOND_LOOK_HEIGHT / h))
-        above, beside = SECOND_LOOK_MARGIN[0] * h, SECOND_LOOK_MARGIN[1] * h
+        above, beside = (round(m * h) for m in SECOND_LOOK_MARGIN)
         x0, y0 = max(0, x - beside), max(0, y - above)
         surroundings = work[y0 : y + h + above, x0 : x + w + beside]
         closer = cv2.resize(surroundings, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_CUBIC)
-        for cand in self._read(closer, []):
+        if isinstance(self.engine, DetailedOcrEngine):
+            place = (
+                round((x - x0) * zoom),
+                round((y - y0) * zoom),
+                round(w * zoom),
+                round(h * zoom),
+            )
+            boxes = self.engine.read_at(closer, SECOND_LOOK_DET_SIDE, near=place)
+        else:
+            boxes = self.engine.read(closer)
+        closer_ranked = score_candidates(boxes, self.region, digit_zero=self.digit_zero)
+        for cand in self._refine(closer, closer_ranked):
             if len(cand.boxes) != 1:
                 continue
             again = _moved(cand, zoom, (x0, y0))

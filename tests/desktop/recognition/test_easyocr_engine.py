@@ -160,6 +160,17 @@ def test_reads_a_generated_plate_offline(
     assert attempts == []
 
 
+def test_reads_only_the_lines_over_a_given_box(engine: EasyOcrEngine) -> None:
+    top, bottom = render_plate("STORAGE", "us"), render_plate("ABC1234", "us")
+    image = np.vstack([top, bottom])
+    lower = (0, top.shape[0], bottom.shape[1], bottom.shape[0])
+
+    assert any("STORAGE" in b.text for b in engine.read_at(image, 736))
+    near = engine.read_at(image, 736, near=lower)
+    assert near and all(b.y >= lower[1] - 4 for b in near)
+    assert any("ABC1234" in b.text.replace(" ", "") for b in near)
+
+
 def test_blank_image_reads_nothing(engine: EasyOcrEngine) -> None:
     assert engine.read(np.full((240, 320, 3), 200, np.uint8)) == []
 

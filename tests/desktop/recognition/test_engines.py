@@ -97,6 +97,26 @@ def test_reads_a_line_of_text_with_its_position(engine: OcrEngine) -> None:
     assert box.x + box.w <= image.shape[1] and box.y + box.h <= image.shape[0]
 
 
+def two_lines() -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """Two text lines one above the other, and the box of the lower one."""
+    top, bottom = text_image("STORAGE"), text_image("KXR 4821")
+    width = max(top.shape[1], bottom.shape[1])
+    top = np.pad(top, ((0, 0), (0, width - top.shape[1]), (0, 0)), constant_values=255)
+    bottom = np.pad(bottom, ((0, 0), (0, width - bottom.shape[1]), (0, 0)), constant_values=255)
+    return np.vstack([top, bottom]), (0, top.shape[0], width, bottom.shape[0])
+
+
+def test_reads_only_the_lines_over_a_given_box(engine: DetailedOcrEngine) -> None:
+    image, lower = two_lines()
+    assert sorted(b.text.replace(" ", "") for b in engine.read_at(image, 736)) == [
+        "KXR4821",
+        "STORAGE",
+    ]
+    near = engine.read_at(image, 736, near=lower)
+    assert [b.text.replace(" ", "") for b in near] == ["KXR4821"]
+    assert near[0].y >= lower[1]
+
+
 def test_a_blank_image_has_no_text(engine: OcrEngine) -> None:
     assert engine.read(np.full((240, 320, 3), 200, np.uint8)) == []
 
