@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -29,7 +29,9 @@ class TextBox:
     """One line of text an engine read: text, recognition score and where it sits.
 
     ``quad`` holds the four corners (top-left, top-right, bottom-right, bottom-left) in
-    image pixels; ``x, y, w, h`` is the axis-aligned box around them.
+    image pixels; ``x, y, w, h`` is the axis-aligned box around them. ``probabilities``
+    is what a :class:`ProbabilityOcrEngine` read the line from (steps x alphabet, and
+    the alphabet), when it kept them, so the line need not be recognized again.
     """
 
     text: str
@@ -39,9 +41,18 @@ class TextBox:
     y: int
     w: int
     h: int
+    probabilities: tuple[np.ndarray, Sequence[str]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     @classmethod
-    def from_quad(cls, text: str, score: float, quad: Sequence[Sequence[float]]) -> TextBox:
+    def from_quad(
+        cls,
+        text: str,
+        score: float,
+        quad: Sequence[Sequence[float]],
+        probabilities: tuple[np.ndarray, Sequence[str]] | None = None,
+    ) -> TextBox:
         """Build a box from four corner points, computing the axis-aligned box."""
         points = tuple((float(px), float(py)) for px, py in quad)
         if len(points) != 4:
@@ -51,7 +62,7 @@ class TextBox:
         x, y = int(np.floor(min(xs))), int(np.floor(min(ys)))
         w = max(1, int(np.ceil(max(xs))) - x)
         h = max(1, int(np.ceil(max(ys))) - y)
-        return cls(text, float(score), points, x, y, w, h)  # type: ignore[arg-type]
+        return cls(text, float(score), points, x, y, w, h, probabilities)  # type: ignore[arg-type]
 
     @property
     def line_height(self) -> float:

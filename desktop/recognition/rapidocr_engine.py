@@ -123,15 +123,13 @@ class RapidOcrEngine:
             ]
             if not quads:
                 return []
-            crops = [get_rotate_crop_image(image_bgr, q.astype(np.float32)) for q in quads]
-            rec = self._rec(TextRecInput(img=crops))
-        texts = rec.txts or ()
-        scores = rec.scores or ()
-        return [
-            TextBox.from_quad(str(text), float(score), quad)
-            for quad, text, score in zip(quads, texts, scores, strict=True)
-            if score >= self.min_text_score and str(text).strip()
-        ]
+            lines = [self._probabilities(image_bgr, q) for q in quads]
+        boxes = []
+        for quad, line in zip(quads, lines, strict=True):
+            (text, score), *_ = self._rec.postprocess_op(line[0][np.newaxis])[0]
+            if score >= self.min_text_score and str(text).strip():
+                boxes.append(TextBox.from_quad(str(text), float(score), quad, line))
+        return boxes
 
     def line_probabilities(
         self, image_bgr: np.ndarray, quad: Sequence[Sequence[float]]
@@ -141,13 +139,18 @@ class RapidOcrEngine:
         Returns a steps x alphabet matrix (rows sum to 1) and the alphabet, whose
         index 0 is the CTC blank; see :mod:`.constrained` for reading it under a format.
         """
+        with self._lock:
+            return self._probabilities(image_bgr, quad)
+
+    def _probabilities(
+        self, image_bgr: np.ndarray, quad: Sequence[Sequence[float]]
+    ) -> tuple[np.ndarray, Sequence[str]]:
+        """:meth:`line_probabilities`, the caller holding the lock."""
         crop = get_rotate_crop_image(image_bgr, np.asarray(quad, dtype=np.float32))
         _, height, width = self._rec.rec_image_shape
         wh_ratio = max(width / height, crop.shape[1] / max(1, crop.shape[0]))
-        with self._lock:
-            batch = self._rec.resize_norm_img(crop, wh_ratio)[np.newaxis].astype(np.float32)
-            probs = self._rec.session(batch)[0]
-        return probs, self._rec.postprocess_op.character
+        batch = self._rec.resize_norm_img(crop, wh_ratio)[np.newaxis].astype(np.float32)
+        return self._rec.session(batch)[0], self._rec.postprocess_op.character
 
     def read_line(self, image_bgr: np.ndarray) -> tuple[str, float]:
         """Read ``image_bgr`` as one text line, without detection (for straightened crops)."""

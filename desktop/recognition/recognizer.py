@@ -302,7 +302,7 @@ class PlateRecognizer:
             options, look_alikes_only = format_options(cand.text, self.region)
             if len(options) < 2 or len(cand.boxes) != 1:
                 continue
-            probs, alphabet = lines.of(cand.boxes[0].quad)
+            probs, alphabet = lines.of(cand.boxes[0])
             best = likeliest_fitting(
                 probs,
                 alphabet,
@@ -330,7 +330,7 @@ class PlateRecognizer:
             if longest is None or len(cand.text) <= longest or len(cand.boxes) != 1:
                 continue
             box = cand.boxes[0]
-            probs, alphabet = lines.of(box.quad)
+            probs, alphabet = lines.of(box)
             trimmed = without_doubtful_edge(greedy_reading(probs, alphabet), cand.raw)
             if trimmed is not None:
                 found.extend(
@@ -369,7 +369,7 @@ class PlateRecognizer:
             if len(cand.boxes) != 1:
                 continue  # a merged line: the province sits in another box's crop
             box = cand.boxes[0]
-            probs, alphabet = lines.of(box.quad)
+            probs, alphabet = lines.of(box)
             province = _clear_province(probs, alphabet, cand.text)
             if province is None:
                 continue
@@ -440,11 +440,14 @@ class LineProbabilities:
         self._image = image
         self._known: dict[tuple[tuple[float, float], ...], tuple[np.ndarray, Sequence[str]]] = {}
 
-    def of(self, quad: Sequence[Sequence[float]]) -> tuple[np.ndarray, Sequence[str]]:
-        """Steps x alphabet probabilities of the line at ``quad``, and the alphabet."""
-        key = tuple((float(x), float(y)) for x, y in quad)
+    def of(self, box: TextBox) -> tuple[np.ndarray, Sequence[str]]:
+        """Steps x alphabet probabilities of the line ``box`` (read in this image), and
+        the alphabet."""
+        if box.probabilities is not None:
+            return box.probabilities
+        key = tuple((float(x), float(y)) for x, y in box.quad)
         if key not in self._known:
-            self._known[key] = self._engine.line_probabilities(self._image, quad)
+            self._known[key] = self._engine.line_probabilities(self._image, box.quad)
         return self._known[key]
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from desktop.recognition import engine as engine_module
+from desktop.recognition.constrained import greedy_reading
 from desktop.recognition.engine import (
     DetailedOcrEngine,
     EngineUnavailableError,
@@ -115,6 +116,17 @@ def test_reads_only_the_lines_over_a_given_box(engine: DetailedOcrEngine) -> Non
     near = engine.read_at(image, 736, near=lower)
     assert [b.text.replace(" ", "") for b in near] == ["KXR4821"]
     assert near[0].y >= lower[1]
+
+
+def test_a_read_line_carries_the_probabilities_it_was_read_from(engine: RapidOcrEngine) -> None:
+    image = text_image("KXR 4821")
+    (line,) = engine.read(image)
+    assert line.probabilities is not None
+    probs, alphabet = line.probabilities
+    again, _ = engine.line_probabilities(image, line.quad)
+    np.testing.assert_allclose(probs, again, atol=1e-6)
+    text = "".join(ch for ch, _ in greedy_reading(probs, alphabet, skip=""))
+    assert text == line.text
 
 
 def test_a_blank_image_has_no_text(engine: OcrEngine) -> None:
