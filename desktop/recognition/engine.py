@@ -125,16 +125,21 @@ class ProbabilityOcrEngine(DetailedOcrEngine, Protocol):
         ...
 
 
+def overlap(a: Sequence[float], b: Sequence[float]) -> float:
+    """How much two x, y, w, h boxes overlap: their intersection over the smaller one's
+    area (0 when either is empty)."""
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    smaller = min(a[2] * a[3], b[2] * b[3])
+    return (ix * iy) / smaller if smaller else 0.0
+
+
 def is_over(quad: np.ndarray, box: Box) -> bool:
     """True when the line at ``quad`` (four corner points) and ``box`` (x, y, w, h)
     share more than half of the smaller one's axis-aligned area."""
     points = np.asarray(quad, dtype=np.float32)
-    (qx0, qy0), (qx1, qy1) = points.min(axis=0), points.max(axis=0)
-    x, y, w, h = box
-    ix = max(0.0, min(qx1, x + w) - max(qx0, x))
-    iy = max(0.0, min(qy1, y + h) - max(qy0, y))
-    smaller = min((qx1 - qx0) * (qy1 - qy0), w * h)
-    return smaller > 0 and ix * iy > 0.5 * smaller
+    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+    return overlap((x0, y0, x1 - x0, y1 - y0), box) > 0.5
 
 
 class EngineUnavailableError(RuntimeError):

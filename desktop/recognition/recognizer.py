@@ -24,11 +24,17 @@ from .candidates import (
     score_candidates,
 )
 from .constrained import decode_patterns, decode_slots, greedy_reading
-from .engine import DetailedOcrEngine, OcrEngine, ProbabilityOcrEngine, TextBox
+from .engine import (
+    Box,
+    DetailedOcrEngine,
+    OcrEngine,
+    ProbabilityOcrEngine,
+    TextBox,
+    overlap,
+)
 
 log = logging.getLogger(__name__)
 
-Box = tuple[int, int, int, int]
 
 #: Longer side above which a photo is scaled down before anything else.
 DEFAULT_MAX_SIDE = 1920
@@ -113,14 +119,6 @@ def looks_like_crop(image: np.ndarray) -> bool:
     """True for a small picture with a plate's aspect ratio (text detection needs margin)."""
     h, w = image.shape[:2]
     return h <= _CROP_MAX_HEIGHT and _CROP_ASPECT[0] <= w / h <= _CROP_ASPECT[1]
-
-
-def _overlap(a: Box, b: Box) -> float:
-    """Intersection over the smaller box's area."""
-    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    smaller = min(a[2] * a[3], b[2] * b[3])
-    return (ix * iy) / smaller if smaller else 0.0
 
 
 class PlateRecognizer:
@@ -272,7 +270,7 @@ class PlateRecognizer:
             if len(cand.boxes) != 1:
                 continue
             again = _moved(cand, zoom, (x0, y0))
-            if _overlap(again.box, best.box) > 0.5:
+            if overlap(again.box, best.box) > 0.5:
                 return [again, *ranked] if again.score > best.score else ranked
         return ranked
 
@@ -423,7 +421,7 @@ class PlateRecognizer:
         """Cluster candidates that overlap; the best of each cluster is a plate."""
         clusters: list[tuple[Candidate, list[Candidate]]] = []
         for cand in ranked:
-            home = next((c for c in clusters if _overlap(c[0].box, cand.box) > 0.5), None)
+            home = next((c for c in clusters if overlap(c[0].box, cand.box) > 0.5), None)
             if home is not None:
                 home[1].append(cand)
             elif cand.score >= self.min_score and len(clusters) < self.max_plates:
