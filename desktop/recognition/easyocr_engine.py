@@ -50,7 +50,7 @@ with warnings.catch_warnings():
 
 
 from .engine import Box, TextBox, is_over
-from .rapidocr_engine import DEFAULT_DET_SIDE, pp_ocr_detector, worth_reading
+from .rapidocr_engine import BOX_THRESH, DEFAULT_DET_SIDE, detect_lines, pp_ocr_detector
 
 log = logging.getLogger(__name__)
 
@@ -193,21 +193,24 @@ class EasyOcrEngine:
         return self.read_at(image_bgr, self.det_side)
 
     def read_at(
-        self, image_bgr: np.ndarray, det_side: int, *, near: Box | None = None
+        self,
+        image_bgr: np.ndarray,
+        det_side: int,
+        *,
+        near: Box | None = None,
+        box_thresh: float = BOX_THRESH,
     ) -> list[TextBox]:
         """Detect with the long side scaled to at most ``det_side`` px, then read each line
-        (with ``near``, each line over that x, y, w, h box) from the full-resolution image."""
+        (with ``near``, each line over that x, y, w, h box) from the full-resolution image;
+        ``box_thresh`` is the mean text probability a detected region needs."""
         if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
             raise ValueError(f"expected an H x W x 3 BGR image, got shape {image_bgr.shape}")
         grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
         with self._lock, _quiet_recognizer():
-            self._det.limit_side_len = det_side
-            det = self._det(image_bgr)
-            if det.boxes is None or len(det.boxes) == 0:
-                return []
-            quads = [np.asarray(q, dtype=np.float32) for q in det.boxes]
             quads = [
-                _inset(q) for q in quads if worth_reading(q) and (near is None or is_over(q, near))
+                _inset(q)
+                for q in detect_lines(self._det, image_bgr, det_side, box_thresh)
+                if near is None or is_over(q, near)
             ]
             if not quads:
                 return []

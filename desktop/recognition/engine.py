@@ -101,10 +101,17 @@ class DetailedOcrEngine(OcrEngine, Protocol):
     """
 
     def read_at(
-        self, image_bgr: np.ndarray, det_side: int, *, near: Box | None = None
+        self,
+        image_bgr: np.ndarray,
+        det_side: int,
+        *,
+        near: Box | None = None,
+        box_thresh: float = ...,
     ) -> list[TextBox]:
         """Like :meth:`read`, with the detector seeing ``det_side`` pixels on the long side;
-        with ``near`` (x, y, w, h), only the lines found over that box are read."""
+        with ``near`` (x, y, w, h), only the lines found over that box are read;
+        ``box_thresh`` is the mean text probability a detected region needs (lower finds
+        fainter text, and more that is not text)."""
         ...
 
     def read_line(self, image_bgr: np.ndarray) -> tuple[str, float]:

@@ -39,6 +39,10 @@ MIN_TEXT_SCORE = 0.3
 # keep bolts, emblems and stickers beside the characters out of the crop: 1.4 read
 # 3.6 points more US and 2.4 more Chinese plates; 2.0 and 1.25 read fewer.
 UNCLIP_RATIO = 1.4
+#: Mean text probability a detected region needs to be read: RapidOCR's 0.5 for a
+#: whole photo. A fine pass (the recognizer's, when the first found no plate) may ask
+#: for fainter regions: small low-contrast plates light the map at 0.4 to 0.5.
+BOX_THRESH = 0.5
 # A detected line longer than this (width / height) is a caption or a time stamp, never a
 # plate, even one with a sticker glued to it; skipping it saves recognition time.
 MAX_LINE_ASPECT = 11.0
@@ -107,19 +111,23 @@ class RapidOcrEngine:
         return self.read_at(image_bgr, self.det_side)
 
     def read_at(
-        self, image_bgr: np.ndarray, det_side: int, *, near: Box | None = None
+        self,
+        image_bgr: np.ndarray,
+        det_side: int,
+        *,
+        near: Box | None = None,
+        box_thresh: float = BOX_THRESH,
     ) -> list[TextBox]:
         """Detect with the long side scaled to at most ``det_side`` px, then read each line
-        (with ``near``, each line over that x, y, w, h box) from the full-resolution image."""
+        (with ``near``, each line over that x, y, w, h box) from the full-resolution image;
+        ``box_thresh`` is the mean text probability a detected region needs."""
         if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
             raise ValueError(f"expected an H x W x 3 BGR image, got shape {image_bgr.shape}")
         with self._lock:
-            self._det.limit_side_len = det_side
-            det = self._det(image_bgr)
-            if det.boxes is None or len(det.boxes) == 0:
-                return []
             quads = [
-                q for q in det.boxes if worth_reading(q) and (near is None or is_over(q, near))
+                q
+                for q in detect_lines(self._det, image_bgr, det_side, box_thresh)
+                if near is None or is_over(q, near)
             ]
             if not quads:
                 return []
@@ -187,6 +195,19 @@ def worth_reading(quad: np.ndarray) -> bool:
     return height >= 6 and width / max(height, 1.0) <= MAX_LINE_ASPECT
 
 
+def detect_lines(
+    detector: TextDetector, image_bgr: np.ndarray, det_side: int, box_thresh: float
+) -> list[np.ndarray]:
+    """The text lines worth reading that ``detector`` finds in ``image_bgr`` seen at
+    ``det_side`` px, as four-corner quads; the caller holds the detector's lock."""
+    detector.limit_side_len = det_side
+    detector.postprocess_op.box_thresh = box_thresh
+    found = detector(image_bgr)
+    if found.boxes is None:
+        return []
+    return [np.asarray(q, dtype=np.float32) for q in found.boxes if worth_reading(q)]
+
+
 def _detector_params(models: Path, det_side: int, threads: int) -> dict[str, object]:
     """RapidOCR settings of the PP-OCR text detector (shared by both engines)."""
     return {
@@ -197,6 +218,7 @@ def _detector_params(models: Path, det_side: int, threads: int) -> dict[str, obj
         "Det.limit_type": "max",
         "Det.limit_side_len": det_side,
         "Det.unclip_ratio": UNCLIP_RATIO,
+        "Det.box_thresh": BOX_THRESH,
         "EngineConfig.onnxruntime.intra_op_num_threads": threads,
         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
     }

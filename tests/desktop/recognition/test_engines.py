@@ -6,6 +6,7 @@ import socket
 import sys
 from collections.abc import Iterator
 
+import cv2
 import numpy as np
 import pytest
 
@@ -116,6 +117,25 @@ def test_reads_only_the_lines_over_a_given_box(engine: DetailedOcrEngine) -> Non
     near = engine.read_at(image, 736, near=lower)
     assert [b.text.replace(" ", "") for b in near] == ["KXR4821"]
     assert near[0].y >= lower[1]
+
+
+def faint_line(text: str) -> np.ndarray:
+    """``text`` washed out and out of focus, as a distant plate at dusk."""
+    sharp = text_image(text, height=39)
+    washed = cv2.addWeighted(sharp, 0.3, np.full_like(sharp, 128), 0.7, 0)
+    return cv2.GaussianBlur(washed, (0, 0), 4.5)
+
+
+def test_a_faint_line_is_read_only_when_fainter_regions_are_asked_for(
+    engine: DetailedOcrEngine,
+) -> None:
+    image = faint_line("KXR 4821")
+
+    assert engine.read_at(image, 736) == []  # the detector's map lights up too faintly
+
+    (line,) = engine.read_at(image, 736, box_thresh=0.4)
+    assert line.text == "KXR 4821"
+    assert 0 < line.x < image.shape[1] // 4 and line.x + line.w > image.shape[1] * 3 // 4
 
 
 def test_a_read_line_carries_the_probabilities_it_was_read_from(engine: RapidOcrEngine) -> None:
