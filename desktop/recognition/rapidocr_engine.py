@@ -40,8 +40,8 @@ MIN_TEXT_SCORE = 0.3
 # 3.6 points more US and 2.4 more Chinese plates; 2.0 and 1.25 read fewer.
 UNCLIP_RATIO = 1.4
 #: Mean text probability a detected region needs to be read: RapidOCR's 0.5 for a
-#: whole photo. A fine pass (the recognizer's, when the first found no plate) may ask
-#: for fainter regions: small low-contrast plates light the map at 0.4 to 0.5.
+#: whole photo. A finer pass (the recognizer's, when the first found no plate) may ask
+#: for fainter regions: a small, low-contrast plate can average just under 0.5.
 BOX_THRESH = 0.5
 # A detected line longer than this (width / height) is a caption or a time stamp, never a
 # plate, even one with a sticker glued to it; skipping it saves recognition time.
