@@ -49,7 +49,7 @@ with warnings.catch_warnings():
     from easyocr.config import detection_models, recognition_models
 
 
-from .engine import Box, TextBox, is_over
+from .engine import Box, TextBox
 from .rapidocr_engine import BOX_THRESH, DEFAULT_DET_SIDE, detect_lines, pp_ocr_detector
 
 log = logging.getLogger(__name__)
@@ -203,17 +203,14 @@ class EasyOcrEngine:
         """Detect with the long side scaled to at most ``det_side`` px, then read each line
         (with ``near``, each line over that x, y, w, h box) from the full-resolution image;
         ``box_thresh`` is the mean text probability a detected region needs."""
-        if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
-            raise ValueError(f"expected an H x W x 3 BGR image, got shape {image_bgr.shape}")
-        grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
         with self._lock, _quiet_recognizer():
             quads = [
                 _inset(q)
-                for q in detect_lines(self._det, image_bgr, det_side, box_thresh)
-                if near is None or is_over(q, near)
+                for q in detect_lines(self._det, image_bgr, det_side, box_thresh, near=near)
             ]
             if not quads:
                 return []
+            grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
             lines = [_as_box(q) for q in quads if _is_level(q)]
             free = [q.tolist() for q in quads if not _is_level(q)]
             results = self._reader.recognize(

@@ -121,14 +121,8 @@ class RapidOcrEngine:
         """Detect with the long side scaled to at most ``det_side`` px, then read each line
         (with ``near``, each line over that x, y, w, h box) from the full-resolution image;
         ``box_thresh`` is the mean text probability a detected region needs."""
-        if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
-            raise ValueError(f"expected an H x W x 3 BGR image, got shape {image_bgr.shape}")
         with self._lock:
-            quads = [
-                q
-                for q in detect_lines(self._det, image_bgr, det_side, box_thresh)
-                if near is None or is_over(q, near)
-            ]
+            quads = detect_lines(self._det, image_bgr, det_side, box_thresh, near=near)
             if not quads:
                 return []
             lines = [self._probabilities(image_bgr, q) for q in quads]
@@ -196,16 +190,25 @@ def worth_reading(quad: np.ndarray) -> bool:
 
 
 def detect_lines(
-    detector: TextDetector, image_bgr: np.ndarray, det_side: int, box_thresh: float
+    detector: TextDetector,
+    image_bgr: np.ndarray,
+    det_side: int,
+    box_thresh: float,
+    *,
+    near: Box | None = None,
 ) -> list[np.ndarray]:
     """The text lines worth reading that ``detector`` finds in ``image_bgr`` seen at
-    ``det_side`` px, as four-corner quads; the caller holds the detector's lock."""
+    ``det_side`` px (with ``near``, those over that x, y, w, h box), as four-corner
+    quads; the caller holds the detector's lock."""
+    if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
+        raise ValueError(f"expected an H x W x 3 BGR image, got shape {image_bgr.shape}")
     detector.limit_side_len = det_side
     detector.postprocess_op.box_thresh = box_thresh
     found = detector(image_bgr)
     if found.boxes is None:
         return []
-    return [np.asarray(q, dtype=np.float32) for q in found.boxes if worth_reading(q)]
+    quads = [np.asarray(q, dtype=np.float32) for q in found.boxes]
+    return [q for q in quads if worth_reading(q) and (near is None or is_over(q, near))]
 
 
 def _detector_params(models: Path, det_side: int, threads: int) -> dict[str, object]:
