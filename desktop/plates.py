@@ -196,6 +196,8 @@ class PlateFormat:
     lists the letters the issuer uses (Chinese plates leave out I and O). A *fallback*
     format accepts almost any text of its length; it validates reads that fit no
     specific layout, but :func:`correct` never prefers it over a specific one.
+    ``breaks`` lists where the plate's character groups meet (as the number of
+    characters before each meeting): the place of a dash, a gap or a state emblem.
     """
 
     name: str
@@ -204,6 +206,7 @@ class PlateFormat:
     description: str = ""
     letters: str = LATIN_LETTERS
     fallback: bool = False
+    breaks: tuple[int, ...] = ()
     allowed: tuple[frozenset[str], ...] = field(init=False, repr=False, compare=False)
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
@@ -216,6 +219,8 @@ class PlateFormat:
         object.__setattr__(self, "regex", re.compile(pattern))
         if not self.fits(self.example):
             raise ValueError(f"example {self.example!r} does not fit format {self.name!r}")
+        if not all(0 < at < len(allowed) for at in self.breaks):
+            raise ValueError(f"format {self.name!r} breaks {self.breaks} fall outside it")
 
     @property
     def length(self) -> int:
@@ -329,6 +334,14 @@ PROFILES: Mapping[str, RegionProfile] = MappingProxyType(
                     letters=CN_LETTERS,
                 ),
                 PlateFormat(
+                    "cn-special",
+                    "PLAAAA[学警挂港澳]",
+                    example="粤B1234学",
+                    description="driving-school, police, trailer, Hong Kong and Macau "
+                    "vehicles: 4 letters/digits then 学, 警, 挂, 港 or 澳",
+                    letters=CN_LETTERS,
+                ),
+                PlateFormat(
                     "cn-new-energy-large",
                     "PLDDDDD[DF]",
                     example="粤B12345D",
@@ -348,18 +361,22 @@ PROFILES: Mapping[str, RegionProfile] = MappingProxyType(
             # runs, and a format bonus for them picked those over the plate (on
             # openalpr-us Illinois' cost 5 photos, Connecticut's 9).
             (
-                PlateFormat("us-3l4d", "LLLDDDD", "ABC1234", "3 letters + 4 digits"),
+                PlateFormat("us-3l4d", "LLLDDDD", "ABC1234", "3 letters + 4 digits", breaks=(3,)),
                 PlateFormat("us-1d3l3d", "DLLLDDD", "7XYZ042", "digit + 3 letters + 3 digits"),
-                PlateFormat("us-3l3d", "LLLDDD", "ABC123", "3 letters + 3 digits"),
-                PlateFormat("us-3d3l", "DDDLLL", "123ABC", "3 digits + 3 letters"),
-                PlateFormat("us-fl", "LLLLDD", "ABCD12", "Florida: ABC D12"),
-                PlateFormat("us-nj", "LDDLLL", "A12BCD", "New Jersey: A12-BCD"),
-                PlateFormat("us-ma", "DLLDDD", "1AB234", "Massachusetts: 1AB 234"),
-                PlateFormat("us-in", "DDDDLLL", "1234ABC", "Indiana, Kansas: 1234 ABC"),
-                PlateFormat("us-mo", "LLDLDL", "AB1C2D", "Missouri: AB1 C2D"),
-                PlateFormat("us-md", "DLLDDDD", "1AB2345", "Maryland: 1AB 2345"),
-                PlateFormat("us-ar", "LLLDDL", "ABC12D", "Arkansas: ABC 12D"),
-                PlateFormat("us-dc", "LLDDDD", "AB1234", "District of Columbia: AB-1234"),
+                PlateFormat("us-3l3d", "LLLDDD", "ABC123", "3 letters + 3 digits", breaks=(3,)),
+                PlateFormat("us-3d3l", "DDDLLL", "123ABC", "3 digits + 3 letters", breaks=(3,)),
+                PlateFormat("us-fl", "LLLLDD", "ABCD12", "Florida: ABC D12", breaks=(3,)),
+                PlateFormat("us-nj", "LDDLLL", "A12BCD", "New Jersey: A12-BCD", breaks=(3,)),
+                PlateFormat("us-ma", "DLLDDD", "1AB234", "Massachusetts: 1AB 234", breaks=(3,)),
+                PlateFormat(
+                    "us-in", "DDDDLLL", "1234ABC", "Indiana, Kansas: 1234 ABC", breaks=(4,)
+                ),
+                PlateFormat("us-mo", "LLDLDL", "AB1C2D", "Missouri: AB1 C2D", breaks=(3,)),
+                PlateFormat("us-md", "DLLDDDD", "1AB2345", "Maryland: 1AB 2345", breaks=(3,)),
+                PlateFormat("us-ar", "LLLDDL", "ABC12D", "Arkansas: ABC 12D", breaks=(3,)),
+                PlateFormat(
+                    "us-dc", "LLDDDD", "AB1234", "District of Columbia: AB-1234", breaks=(2,)
+                ),
                 *_alnum_fallbacks("us", range(5, 9)),
             ),
         ),
@@ -482,3 +499,23 @@ def correct(
     if fallback is None or specific.corrections <= MAX_CORRECTIONS_OVER_FALLBACK:
         return specific
     return fallback
+
+
+def without_break_character(text: str, region: RegionProfile | str) -> list[str]:
+    """Readings of ``text`` with one character left out where a specific format's
+    character groups meet (see ``PlateFormat.breaks``), for the formats they then fit
+    as they stand.
+
+    States put an emblem between the groups (Missouri's, Florida's orange, Texas' star),
+    and OCR sometimes reads it as a letter: "SH0 R7X" comes out as ``SH0LR7X``.
+    """
+    read = normalize(text)
+    found: list[str] = []
+    for fmt in _as_profile(region).formats:
+        if fmt.fallback or fmt.length != len(read) - 1:
+            continue
+        for at in fmt.breaks:
+            shorter = read[:at] + read[at + 1 :]
+            if fmt.fits(shorter) and shorter not in found:
+                found.append(shorter)
+    return found

@@ -220,23 +220,40 @@ def score_candidates(
     for group in build_groups(boxes):
         raw = "".join(b.text for b in group)
         rec_score = min(b.score for b in group)
-        score, text, fmt_name = score_text(raw, rec_score, region, digit_zero=digit_zero)
-        if not text:
-            continue
-        score -= MERGE_COST * (len(group) - 1)
-        score -= _aspect_penalty(group, len(text))
-        cand = Candidate(
-            raw,
-            text,
-            score,
-            rec_score,
-            tuple(group),
-            fmt_name,
-            fallback_format=_is_fallback(region, fmt_name),
-        )
-        if text not in best or best[text].score < score:
-            best[text] = cand
+        for read_score, text, fmt_name in _readings(raw, rec_score, region, digit_zero=digit_zero):
+            score = read_score - MERGE_COST * (len(group) - 1) - _aspect_penalty(group, len(text))
+            cand = Candidate(
+                raw,
+                text,
+                score,
+                rec_score,
+                tuple(group),
+                fmt_name,
+                fallback_format=_is_fallback(region, fmt_name),
+            )
+            if text not in best or best[text].score < score:
+                best[text] = cand
     return sorted(best.values(), key=lambda c: c.score, reverse=True)
+
+
+def _readings(
+    raw: str, rec_score: float, region: str, *, digit_zero: bool
+) -> list[tuple[float, str, str | None]]:
+    """:func:`score_text` of a read, and, when only a fallback format takes it, of each
+    reading without a character where a specific format's groups meet (an emblem read
+    as a letter), which pays for that character as for one not on plates."""
+    scored = score_text(raw, rec_score, region, digit_zero=digit_zero)
+    _, text, fmt_name = scored
+    if not text:
+        return []
+    if fmt_name == NO_PROVINCE_FORMAT or not _is_fallback(region, fmt_name):
+        return [scored]
+    readings = [scored]
+    for shorter in plates.without_break_character(text, region):
+        found = score_text(shorter, rec_score, region, digit_zero=digit_zero)
+        if found[2] is not None and not _is_fallback(region, found[2]):
+            readings.append((found[0] - CORRECTION_COST, found[1], found[2]))
+    return readings
 
 
 def confidence(candidate: Candidate) -> float:

@@ -21,6 +21,7 @@ from desktop.plates import (
     normalize,
     profile,
     validate,
+    without_break_character,
 )
 
 PLATE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -294,6 +295,30 @@ def test_plate_format_rejects_unknown_slots_and_bad_examples() -> None:
     assert fmt.length == 3
     assert not fmt.fits("AZ1")
     assert fmt.regex.fullmatch("BY2")
+
+
+@pytest.mark.parametrize(
+    ("read", "expected"),
+    [
+        ("SH0LR7X", ["SH0R7X"]),  # Missouri AB1 C2D, its emblem read as L
+        ("ABC-X1234", ["ABC1234"]),  # three letters, four digits
+        ("1234XABC", ["1234ABC"]),  # Indiana: the groups meet after four characters
+        ("AB-X1234", ["ABX234", "AB1234"]),  # three letters + 3 digits; DC: after two
+        ("SHL0R7X", []),  # the extra character is not where the groups meet
+        ("K179658", []),  # "K19658" would fit a format only after a look-alike swap
+        ("BIGDOG", []),
+    ],
+)
+def test_a_character_where_format_groups_meet_can_be_left_out(
+    read: str, expected: list[str]
+) -> None:
+    assert without_break_character(read, "us") == expected
+
+
+def test_regions_without_group_breaks_leave_every_character() -> None:
+    assert without_break_character("京A1X2345", "cn") == []
+    with pytest.raises(ValueError, match="breaks"):
+        PlateFormat("bad", "LLD", "AB1", breaks=(3,))
 
 
 # -------------------------------------------------------------------------- correct

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from desktop import plates
 from desktop.recognition.candidates import score_candidates, score_text, text_penalty
 from desktop.recognition.cli import recognize_paths
 from desktop.recognition.engine import TextBox, load_engine
@@ -37,6 +38,28 @@ def render_plate(text: str, *, background: str = "white", char_height: int = 44)
     draw = ImageDraw.Draw(plate)
     draw.rectangle((0, 0, size[0] - 1, size[1] - 1), outline="black", width=3)
     draw.text((pad_x - left, pad_y - top), text, font=font, fill=(20, 20, 20))
+    return np.asarray(plate)[:, :, ::-1].copy()
+
+
+def render_plate_with_emblem(left: str, right: str, char_height: int = 44) -> np.ndarray:
+    """A plate whose two character groups are split by a red, L-shaped state emblem."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    h = char_height
+    font = ImageFont.truetype(str(FONT), h)
+    left_width, right_width = font.getbbox(left)[2], font.getbbox(right)[2]
+    gap = int(h * 0.7)
+    size = (left_width + gap + right_width + h, int(h * 1.8))
+    plate = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(plate)
+    draw.rectangle((0, 0, size[0] - 1, size[1] - 1), outline="black", width=3)
+    top = int(h * 0.3)
+    draw.text((h // 2, top), left, font=font, fill=(20, 20, 20))
+    draw.text((h // 2 + left_width + gap, top), right, font=font, fill=(20, 20, 20))
+    cx, cy = h // 2 + left_width + gap // 2, top + int(h * 0.55)
+    red = (150, 20, 20)
+    draw.rectangle((cx - h // 6, cy - h // 2, cx - h // 12, cy + h // 2), fill=red)
+    draw.rectangle((cx - h // 6, cy + h // 2 - h // 8, cx + h // 5, cy + h // 2), fill=red)
     return np.asarray(plate)[:, :, ::-1].copy()
 
 
@@ -117,6 +140,38 @@ def test_a_date_and_a_sticker_beside_the_plate_are_not_chosen(
     assert all("2024" not in p.text for p in found)
 
 
+def test_an_emblem_read_as_a_letter_between_the_groups_is_left_out(
+    us_reader: PlateRecognizer,
+) -> None:
+    # Missouri's "SH0 R7X" with its emblem between the groups: the engine reads the
+    # emblem as an L, and "SH0LR7X" would pass as a vanity plate.
+    image = scene()
+    plate_box = paste(image, render_plate_with_emblem("SH0", "R7X"), 200, 200)
+    lines = [b.text for b in us_reader.engine.read(image)]
+    assert any("L" in plates.normalize(line) for line in lines), lines
+
+    found = us_reader.recognize(image)
+
+    assert (found[0].text, found[0].format_name) == ("SH0R7X", "us-mo")
+    assert overlap(found[0].box, plate_box) > 0.5
+
+
+@pytest.mark.parametrize("plate", ["粤B1234学", "京A0123警", "苏E5678挂", "粤Z1A23港"])
+def test_chinese_special_use_plates_are_read_as_plates(
+    us_reader: PlateRecognizer, plate: str
+) -> None:
+    # Driving-school, police, trailer and Hong Kong / Macau cars end in a character of
+    # their kind: read as a plate layout, not as loose text at a discounted confidence.
+    image = scene((500, 300))
+    plate_box = paste(image, render_region_plate(plate, "cn"), 80, 100)
+
+    found = PlateRecognizer(us_reader.engine, "cn").recognize(image)
+
+    assert (found[0].text, found[0].format_name) == (plate, "cn-special")
+    assert found[0].confidence > 0.8
+    assert overlap(found[0].box, plate_box) > 0.5
+
+
 def test_a_tight_crop_of_a_plate_is_read(us_reader: PlateRecognizer) -> None:
     crop = render_plate("KTM5820", char_height=30)
     found = us_reader.recognize(crop)
@@ -148,7 +203,7 @@ def distant_car(seed: int) -> tuple[np.ndarray, Box, str]:
     return image, plate_box, text
 
 
-@pytest.mark.parametrize(("seed", "plate"), [(39, "NG5713"), (13, "WVW08Y")])
+@pytest.mark.parametrize(("seed", "plate"), [(39, "NG5713"), (64, "9WN200")])
 def test_a_distant_plate_misread_in_the_whole_frame_is_read_on_a_closer_look(
     us_reader: PlateRecognizer, seed: int, plate: str
 ) -> None:
@@ -228,6 +283,19 @@ def test_a_plate_split_in_two_boxes_is_merged() -> None:
     assert ranked[0].text == "ABC1234"
     assert len(ranked[0].boxes) == 2
     assert ranked[0].box == (100, 100, 142, 30)
+
+
+def test_a_read_one_character_too_long_between_format_groups_is_also_a_plate() -> None:
+    ranked = score_candidates([box("SH0LR7X", 100)], "us")
+    assert (ranked[0].text, ranked[0].format_name) == ("SH0R7X", "us-mo")
+    assert ranked[1].text == "SH0LR7X" and ranked[1].fallback_format
+    # The left-out character costs: a line read without it scores higher.
+    assert score_candidates([box("SH0R7X", 100)], "us")[0].score > ranked[0].score
+    # A character is left out only where the groups meet, and only to fit as read.
+    assert [c.text for c in score_candidates([box("SHL0R7X", 100)], "us")] == ["SHL0R7X"]
+    assert [c.text for c in score_candidates([box("K179658", 100)], "us")] == ["K179658"]
+    # A read a specific format takes keeps every character ("ABC234" would fit too).
+    assert [c.text for c in score_candidates([box("ABC1234", 100)], "us")] == ["ABC1234"]
 
 
 def test_boxes_on_different_lines_or_heights_are_not_merged() -> None:
