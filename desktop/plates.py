@@ -374,9 +374,9 @@ PROFILES: Mapping[str, RegionProfile] = MappingProxyType(
                 PlateFormat("us-mo", "LLDLDL", "AB1C2D", "Missouri: AB1 C2D", breaks=(3,)),
                 PlateFormat("us-md", "DLLDDDD", "1AB2345", "Maryland: 1AB 2345", breaks=(3,)),
                 PlateFormat("us-ar", "LLLDDL", "ABC12D", "Arkansas: ABC 12D", breaks=(3,)),
-                PlateFormat(
-                    "us-dc", "LLDDDD", "AB1234", "District of Columbia: AB-1234", breaks=(2,)
-                ),
+                # No break for DC: a left-out third character would turn Connecticut's
+                # AB-12345 (AU41257 on openalpr-us) into a DC serial.
+                PlateFormat("us-dc", "LLDDDD", "AB1234", "District of Columbia: AB-1234"),
                 *_alnum_fallbacks("us", range(5, 9)),
             ),
         ),

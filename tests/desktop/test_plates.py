@@ -303,7 +303,8 @@ def test_plate_format_rejects_unknown_slots_and_bad_examples() -> None:
         ("SH0LR7X", ["SH0R7X"]),  # Missouri AB1 C2D, its emblem read as L
         ("ABC-X1234", ["ABC1234"]),  # three letters, four digits
         ("1234XABC", ["1234ABC"]),  # Indiana: the groups meet after four characters
-        ("AB-X1234", ["ABX234", "AB1234"]),  # three letters + 3 digits; DC: after two
+        ("AB-X1234", ["ABX234"]),  # three letters + 3 digits
+        ("AU41257", []),  # Connecticut's AB-12345: DC's AB-1234 has no break to use
         ("SHL0R7X", []),  # the extra character is not where the groups meet
         ("K179658", []),  # "K19658" would fit a format only after a look-alike swap
         ("BIGDOG", []),
