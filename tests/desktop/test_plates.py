@@ -306,7 +306,7 @@ def test_plate_format_rejects_unknown_slots_and_bad_examples() -> None:
         ("AB-X1234", ["ABX234"]),  # three letters + 3 digits
         ("AU41257", []),  # Connecticut's AB-12345: DC's AB-1234 has no break to use
         ("SHL0R7X", []),  # the extra character is not where the groups meet
-        ("K179658", []),  # "K19658" would fit a format only after a look-alike swap
+        ("K179658", []),  # an old serial: "K17658" fits no layout as read
         ("BIGDOG", []),
     ],
 )
