@@ -14,7 +14,7 @@ import pytest
 from desktop import plates
 from desktop.recognition.candidates import score_candidates, score_text, text_penalty
 from desktop.recognition.cli import recognize_paths
-from desktop.recognition.engine import TextBox, load_engine
+from desktop.recognition.engine import TextBox, load_engine, overlap
 from desktop.recognition.recognizer import PlateRecognizer
 from desktop.synthetic import font_path
 from desktop.synthetic.degrade import degrade
@@ -88,13 +88,6 @@ def paste(target: np.ndarray, patch: np.ndarray, x: int, y: int) -> Box:
     h, w = patch.shape[:2]
     target[y : y + h, x : x + w] = patch
     return x, y, w, h
-
-
-def overlap(a: Box, b: Box) -> float:
-    """Intersection over the smaller box."""
-    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    return ix * iy / min(a[2] * a[3], b[2] * b[3])
 
 
 @pytest.fixture(scope="module")
