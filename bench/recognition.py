@@ -131,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     cpu_times: list[float] = []
     misses: dict[str, list[str]] = collections.defaultdict(list)
     correct = 0
-    second_passes = 0
-    second_looks = 0
+    # How many images took each of the recognizer's extra looks.
+    extra_looks: collections.Counter[str] = collections.Counter()
     for path, label in rows:
         image = cv2.imread(str(path))
         if image is None:
@@ -143,8 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         found = recognizer.recognize(image)
         times.append((time.perf_counter() - start) * 1000)
         cpu_times.append((time.process_time() - cpu_start) * 1000)
-        second_passes += recognizer.last_passes > 1
-        second_looks += recognizer.last_second_look
+        extra_looks["second detection pass"] += recognizer.last_passes > 1
+        extra_looks["tiled detection pass"] += recognizer.last_tiled
+        extra_looks["second look at the best read"] += recognizer.last_second_look
         got = found[0].text if found else ""
         if got == label:
             correct += 1
@@ -162,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {line}")
     if cpu_times:
         print(f"median process CPU time per image: {statistics.median(cpu_times):.0f} ms")
-    print(f"second detection pass on {second_passes} of {len(times)} images")
-    print(f"second look at the best read on {second_looks} of {len(times)} images")
+    for look in ("second detection pass", "tiled detection pass", "second look at the best read"):
+        print(f"{look} on {extra_looks[look]} of {len(times)} images")
     print(machine(engine))
     median = statistics.median(times) if times else 0.0
     p90 = statistics.quantiles(times, n=10)[-1] if len(times) >= 2 else median

@@ -199,15 +199,15 @@ class EasyOcrEngine:
         *,
         near: Box | None = None,
         box_thresh: float = BOX_THRESH,
+        skip: Sequence[Box] = (),
     ) -> list[TextBox]:
         """Detect with the long side scaled to at most ``det_side`` px, then read each line
-        (with ``near``, each line over that x, y, w, h box) from the full-resolution image;
-        ``box_thresh`` is the mean text probability a detected region needs."""
+        (with ``near``, each line over that x, y, w, h box; never one in the same place as
+        a ``skip`` box) from the full-resolution image; ``box_thresh`` is the mean text
+        probability a detected region needs."""
         with self._lock, _quiet_recognizer():
-            quads = [
-                _inset(q)
-                for q in detect_lines(self._det, image_bgr, det_side, box_thresh, near=near)
-            ]
+            found = detect_lines(self._det, image_bgr, det_side, box_thresh, near=near, skip=skip)
+            quads = [_inset(q) for q in found]
             if not quads:
                 return []
             grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)

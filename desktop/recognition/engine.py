@@ -107,11 +107,13 @@ class DetailedOcrEngine(OcrEngine, Protocol):
         *,
         near: Box | None = None,
         box_thresh: float = ...,
+        skip: Sequence[Box] = (),
     ) -> list[TextBox]:
         """Like :meth:`read`, with the detector seeing ``det_side`` pixels on the long side;
         with ``near`` (x, y, w, h), only the lines found over that box are read;
         ``box_thresh`` is the mean text probability a detected region needs (lower finds
-        fainter text, and more that is not text)."""
+        fainter text, and more that is not text); lines found in the same place as a
+        ``skip`` box (see :func:`same_place`) are not read again."""
         ...
 
     def read_line(self, image_bgr: np.ndarray) -> tuple[str, float]:
@@ -132,21 +134,40 @@ class ProbabilityOcrEngine(DetailedOcrEngine, Protocol):
         ...
 
 
+def intersection(a: Sequence[float], b: Sequence[float]) -> float:
+    """The area two x, y, w, h boxes share."""
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return ix * iy
+
+
 def overlap(a: Sequence[float], b: Sequence[float]) -> float:
     """How much two x, y, w, h boxes overlap: their intersection over the smaller one's
     area (0 when either is empty)."""
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
     smaller = min(a[2] * a[3], b[2] * b[3])
-    return (ix * iy) / smaller if smaller else 0.0
+    return intersection(a, b) / smaller if smaller else 0.0
+
+
+def _bounds(quad: np.ndarray) -> tuple[float, float, float, float]:
+    """The x, y, w, h box around four corner points."""
+    points = np.asarray(quad, dtype=np.float32)
+    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+    return float(x0), float(y0), float(x1 - x0), float(y1 - y0)
 
 
 def is_over(quad: np.ndarray, box: Box) -> bool:
     """True when the line at ``quad`` (four corner points) and ``box`` (x, y, w, h)
     share more than half of the smaller one's axis-aligned area."""
-    points = np.asarray(quad, dtype=np.float32)
-    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
-    return overlap((x0, y0, x1 - x0, y1 - y0), box) > 0.5
+    return overlap(_bounds(quad), box) > 0.5
+
+
+def same_place(quad: np.ndarray, box: Box) -> bool:
+    """True when the line at ``quad`` and ``box`` (x, y, w, h) cover much the same area:
+    they share more than half of the larger one's axis-aligned area (a whole plate line
+    is not the same place as a fragment of it)."""
+    bounds = _bounds(quad)
+    larger = max(bounds[2] * bounds[3], box[2] * box[3])
+    return larger > 0 and intersection(bounds, box) > larger / 2
 
 
 class EngineUnavailableError(RuntimeError):

@@ -22,7 +22,7 @@ from rapidocr.ch_ppocr_det import TextDetector
 from rapidocr.ch_ppocr_rec import TextRecInput
 from rapidocr.utils.process_img import get_rotate_crop_image
 
-from .engine import Box, TextBox, is_over
+from .engine import Box, TextBox, is_over, same_place
 
 log = logging.getLogger(__name__)
 
@@ -117,12 +117,14 @@ class RapidOcrEngine:
         *,
         near: Box | None = None,
         box_thresh: float = BOX_THRESH,
+        skip: Sequence[Box] = (),
     ) -> list[TextBox]:
         """Detect with the long side scaled to at most ``det_side`` px, then read each line
-        (with ``near``, each line over that x, y, w, h box) from the full-resolution image;
-        ``box_thresh`` is the mean text probability a detected region needs."""
+        (with ``near``, each line over that x, y, w, h box; never one in the same place as
+        a ``skip`` box) from the full-resolution image; ``box_thresh`` is the mean text
+        probability a detected region needs."""
         with self._lock:
-            quads = detect_lines(self._det, image_bgr, det_side, box_thresh, near=near)
+            quads = detect_lines(self._det, image_bgr, det_side, box_thresh, near=near, skip=skip)
             if not quads:
                 return []
             lines = [self._probabilities(image_bgr, q) for q in quads]
@@ -196,10 +198,12 @@ def detect_lines(
     box_thresh: float,
     *,
     near: Box | None = None,
+    skip: Sequence[Box] = (),
 ) -> list[np.ndarray]:
     """The text lines worth reading that ``detector`` finds in ``image_bgr`` seen at
-    ``det_side`` px (with ``near``, those over that x, y, w, h box), as four-corner
-    quads; the caller holds the detector's lock."""
+    ``det_side`` px (with ``near``, those over that x, y, w, h box; none in the same
+    place as a ``skip`` box), as four-corner quads; the caller holds the detector's
+    lock."""
     if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
         raise ValueError(f"expected an H x W x 3 BGR image, got shape {image_bgr.shape}")
     detector.limit_side_len = det_side
@@ -208,7 +212,13 @@ def detect_lines(
     if found.boxes is None:
         return []
     quads = [np.asarray(q, dtype=np.float32) for q in found.boxes]
-    return [q for q in quads if worth_reading(q) and (near is None or is_over(q, near))]
+    return [
+        q
+        for q in quads
+        if worth_reading(q)
+        and (near is None or is_over(q, near))
+        and not any(same_place(q, box) for box in skip)
+    ]
 
 
 def _detector_params(models: Path, det_side: int, threads: int) -> dict[str, object]:

@@ -169,6 +169,8 @@ def test_reads_only_the_lines_over_a_given_box(engine: EasyOcrEngine) -> None:
     near = engine.read_at(image, 736, near=lower)
     assert near and all(b.y >= lower[1] - 4 for b in near)
     assert any("ABC1234" in b.text.replace(" ", "") for b in near)
+    skipped = engine.read_at(image, 736, skip=[(b.x, b.y, b.w, b.h) for b in near])
+    assert skipped and all(b.y + b.h <= lower[1] + 4 for b in skipped)
 
 
 def test_blank_image_reads_nothing(engine: EasyOcrEngine) -> None:
@@ -194,4 +196,6 @@ def test_a_cameras_time_stamp_is_not_taken_for_a_plate(engine: EasyOcrEngine) ->
 
     assert any("2014" in box.text for box in engine.read(empty_lane))  # the stamp is read...
     assert recognizer.recognize(empty_lane) == []  # ... but not as a plate
+    # EasyOCR reads lines too slowly for a tiled pass on every unconfident frame.
+    assert not recognizer.last_tiled
     assert [plate.text for plate in recognizer.recognize(with_plate)] == ["ABC1234"]

@@ -18,6 +18,7 @@ from desktop.recognition.engine import (
     OcrEngine,
     TextBox,
     load_engine,
+    same_place,
 )
 from desktop.recognition.rapidocr_engine import RapidOcrEngine
 from desktop.synthetic import font_path
@@ -69,6 +70,16 @@ def test_text_box_from_quad_computes_the_axis_aligned_box() -> None:
         TextBox.from_quad("A", 1.0, [(0, 0), (1, 0), (1, 1)])
 
 
+def test_same_place_means_most_of_both_areas_shared() -> None:
+    line = np.array([(100, 50), (300, 50), (300, 100), (100, 100)], np.float32)
+
+    assert same_place(line, (105, 48, 190, 50))  # found again, a few pixels off
+    assert not same_place(line, (100, 50, 60, 50))  # a fragment of it
+    assert not same_place(line, (0, 0, 600, 300))  # a region around it
+    assert not same_place(line, (400, 50, 200, 50))  # the next line
+    assert not same_place(line, (100, 50, 0, 0))  # an empty box
+
+
 def test_unknown_engine_name_lists_the_valid_ones() -> None:
     with pytest.raises(ValueError, match="rapidocr, easyocr"):
         load_engine("tesseract")
@@ -117,6 +128,23 @@ def test_reads_only_the_lines_over_a_given_box(engine: DetailedOcrEngine) -> Non
     near = engine.read_at(image, 736, near=lower)
     assert [b.text.replace(" ", "") for b in near] == ["KXR4821"]
     assert near[0].y >= lower[1]
+
+
+def test_a_line_in_the_place_of_one_already_read_is_not_read_again(
+    engine: DetailedOcrEngine,
+) -> None:
+    image, _ = two_lines()
+    plate = next(b for b in engine.read_at(image, 736) if "KXR" in b.text)
+    # Found again a little shifted, as in an overlapping tile.
+    read_before = (plate.x + 3, plate.y - 2, plate.w - 2, plate.h + 1)
+
+    again = engine.read_at(image, 736, skip=[read_before])
+
+    assert [b.text.replace(" ", "") for b in again] == ["STORAGE"]
+    # A fragment read before is not the whole line's place: the line is read.
+    fragment = (plate.x, plate.y, plate.w // 3, plate.h)
+    whole = engine.read_at(image, 736, skip=[fragment])
+    assert sorted(b.text.replace(" ", "") for b in whole) == ["KXR4821", "STORAGE"]
 
 
 def faint_line(text: str) -> np.ndarray:

@@ -186,13 +186,14 @@ def test_a_region_of_interest_limits_the_search_and_keeps_frame_coordinates(
     assert overlap(found[0].box, plate_box) > 0.5
 
 
-def distant_car(seed: int) -> tuple[np.ndarray, Box, str]:
+def distant_car(seed: int, vehicle_width: int = 170) -> tuple[np.ndarray, Box, str]:
     """A 1920 x 1080 lane frame with a small car far off, its box and its plate: a random
-    US plate about 26 px high, damaged as a camera damages it (all drawn from ``seed``)."""
+    US plate (about 26 px high on a car 170 px wide), damaged as a camera damages it (all
+    drawn from ``seed``)."""
     rng = np.random.default_rng(seed)
     text = random_plate_text("us", rng)
     plate = degrade(render_region_plate(text, "us", top_line="CALIFORNIA"), rng)
-    image, plate_box = compose_scene(plate, (1920, 1080), rng, vehicle_width=170)
+    image, plate_box = compose_scene(plate, (1920, 1080), rng, vehicle_width=vehicle_width)
     return image, plate_box, text
 
 
@@ -202,17 +203,45 @@ def test_a_distant_plate_misread_in_the_whole_frame_is_read_on_a_closer_look(
 ) -> None:
     image, plate_box, text = distant_car(seed)
     assert text == plate
-    at_a_glance = PlateRecognizer(us_reader.engine, "us", second_look=False)
+    # Without tiles, which read 39's plate right too: this is about the second look.
+    at_a_glance = PlateRecognizer(us_reader.engine, "us", second_look=False, tiled_pass=False)
+    closer = PlateRecognizer(us_reader.engine, "us", tiled_pass=False)
 
     assert at_a_glance.recognize(image)[0].text != text  # a character gained or lost
 
-    found = us_reader.recognize(image)
+    found = closer.recognize(image)
 
-    assert us_reader.last_second_look
+    assert closer.last_second_look
     assert found[0].text == text
     assert overlap(found[0].box, plate_box) > 0.5
     assert found[0].crop.shape[:2] == (found[0].box[3], found[0].box[2])
     assert at_a_glance.recognize(image)[0].text in [alt for alt, _ in found[0].alternatives]
+
+
+def test_a_plate_the_whole_frame_reads_badly_is_read_in_a_tile(
+    us_reader: PlateRecognizer,
+) -> None:
+    image, plate_box, text = distant_car(27, vehicle_width=95)
+    assert text == "SFI9153"
+    whole_frame_only = PlateRecognizer(us_reader.engine, "us", tiled_pass=False)
+
+    assert whole_frame_only.recognize(image)[0].text != text
+
+    found = us_reader.recognize(image)
+
+    assert us_reader.last_tiled
+    assert found[0].text == text
+    assert overlap(found[0].box, plate_box) > 0.5  # a tile's lines come back in frame pixels
+
+
+def test_a_tight_crop_is_never_cut_into_tiles(us_reader: PlateRecognizer) -> None:
+    crop = render_plate("HELLO", char_height=30)
+
+    found = us_reader.recognize(crop)
+
+    assert found[0].text == "HELL0"  # a vanity read: no layout makes it a confident read
+    assert found[0].score < 1.2
+    assert not us_reader.last_tiled
 
 
 def test_a_clear_plate_takes_no_second_look(us_reader: PlateRecognizer) -> None:
