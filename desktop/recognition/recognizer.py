@@ -147,10 +147,9 @@ class PlateRecognizer:
     overlapping tiles when the whole image still gave nothing confident (default: for
     engines whose reads are scored with their recognizer's probabilities; EasyOCR's
     reads score lower, so it would tile 57% of the US photos, doubling its median time
-    for one photo more);
-    ``default_province`` (Chinese plates) fills
-    a province character the engine did not read, as booth systems let the operator set
-    the local province.
+    for one photo more); ``default_province`` (Chinese plates) fills a province
+    character the engine did not read, as booth systems let the operator set the local
+    province.
     """
 
     def __init__(
@@ -285,10 +284,11 @@ class PlateRecognizer:
         place in an earlier tile is not read again.
 
         In a whole photo the detector misses some plates that it finds at once in a part
-        of the photo, even at the same scale: on openalpr-us it found no line on a clear
-        Missouri plate (us-0028) at 736 or at 1280 px; each tile holding it did. Lines
-        the whole image gave are read again: found in a tile, a plate's line is often
-        drawn tighter and reads better (us-0124's Florida plate: CU19, then CJUJ79)."""
+        of the photo, even at the same scale: on openalpr-us it found one character of a
+        clear Missouri plate (us-0028) at 736 or 1280 px; each tile holding it found the
+        whole line. Lines the whole image gave are read again: found in a tile, a
+        plate's line is often drawn tighter and reads better (us-0124's Florida plate:
+        CU19, then CJUJ79)."""
         engine: DetailedOcrEngine = self.engine  # type: ignore[assignment]
         height, width = work.shape[:2]
         tile_h, tile_w = round(height * TILE_FRACTION), round(width * TILE_FRACTION)
