@@ -60,8 +60,8 @@ SECOND_PASS_BOX_THRESH = 0.4
 #: text); see :meth:`PlateRecognizer._read_tiles`.
 TILE_FRACTION = 2 / 3
 #: Longest side the detector sees a tile at: tiles of photos up to 1440 px wide are seen
-#: at full resolution; a 1080p frame's 1280 px tiles are scaled down, which saves 40%
-#: of their detector time (each tile costs about as much as a first pass).
+#: at full resolution; a 1080p frame's 1280 px tiles are scaled down, which cut the
+#: tiled pass on a 1080p photo (cn-easypr 0085) from 0.8 to 0.5 s and read the same.
 TILE_MAX_SIDE = 960
 #: Province-less Chinese candidates (best first) whose line is re-read for its province.
 PROVINCE_REREADS = 3
