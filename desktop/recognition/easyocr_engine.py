@@ -49,8 +49,8 @@ with warnings.catch_warnings():
     from easyocr.config import detection_models, recognition_models
 
 
-from .engine import Box, TextBox
-from .rapidocr_engine import BOX_THRESH, DEFAULT_DET_SIDE, detect_lines, pp_ocr_detector
+from .engine import TextBox
+from .rapidocr_engine import DEFAULT_DET_SIDE, LineReadingEngine, pp_ocr_detector
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def _quiet_recognizer() -> Iterator[None]:
         yield
 
 
-class EasyOcrEngine:
+class EasyOcrEngine(LineReadingEngine):
     """PP-OCR detector (onnxruntime) + EasyOCR 1.7 English recognizer (CPU torch).
 
     Loaded once per instance (weights verified first); calls are serialized by a lock,
@@ -188,41 +188,13 @@ class EasyOcrEngine:
             "EasyOCR loaded from %s (detector %d px, %d threads)", models, det_side, self.threads
         )
 
-    def read(self, image_bgr: np.ndarray) -> list[TextBox]:
-        """Detect and read every text line of ``image_bgr``."""
-        return self.read_at(image_bgr, self.det_side)
-
-    def read_at(
-        self,
-        image_bgr: np.ndarray,
-        det_side: int,
-        *,
-        near: Box | None = None,
-        box_thresh: float = BOX_THRESH,
-        skip: Sequence[Box] = (),
-    ) -> list[TextBox]:
-        """Detect with the long side scaled to at most ``det_side`` px, then read each line
-        (with ``near``, each line over that x, y, w, h box; never one in the same place as
-        a ``skip`` box) from the full-resolution image; ``box_thresh`` is the mean text
-        probability a detected region needs."""
-        with self._lock, _quiet_recognizer():
-            found = detect_lines(self._det, image_bgr, det_side, box_thresh, near=near, skip=skip)
-            quads = [_inset(q) for q in found]
-            if not quads:
-                return []
-            grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
-            lines = [_as_box(q) for q in quads if _is_level(q)]
-            free = [q.tolist() for q in quads if not _is_level(q)]
-            results = self._reader.recognize(
-                grey,
-                horizontal_list=lines,
-                free_list=free,
-                allowlist=self.allowlist,
-                contrast_ths=0.0,
-                paragraph=False,
-                detail=1,
-                reformat=False,
-            )
+    def _read_lines(self, image_bgr: np.ndarray, quads: list[np.ndarray]) -> list[TextBox]:
+        """Recognize the lines at ``quads`` (their ends moved in) from the grey image."""
+        quads = [_inset(q) for q in quads]
+        grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
+        lines = [_as_box(q) for q in quads if _is_level(q)]
+        free = [q.tolist() for q in quads if not _is_level(q)]
+        results = self._recognize(grey, lines, free)
         boxes = []
         for quad, raw, score in results:
             text = str(raw).strip()
@@ -236,21 +208,29 @@ class EasyOcrEngine:
             raise ValueError(f"expected an H x W x 3 BGR image, got shape {image_bgr.shape}")
         grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
         h, w = grey.shape
-        with self._lock, _quiet_recognizer():
-            results = self._reader.recognize(
+        with self._lock:
+            results = self._recognize(grey, [[0, w, 0, h]], [])
+        if not results:
+            return "", 0.0
+        _, text, score = results[0]
+        return str(text).strip(), float(score)
+
+    def _recognize(
+        self, grey: np.ndarray, lines: list[list[int]], free: list[list[list[float]]]
+    ) -> list[tuple[list[list[float]], str, float]]:
+        """EasyOCR's reads of the axis-aligned ``lines`` (x_min, x_max, y_min, y_max) and
+        the leaning ``free`` quads of ``grey``; the caller holds the lock."""
+        with _quiet_recognizer():
+            return self._reader.recognize(
                 grey,
-                horizontal_list=[[0, w, 0, h]],
-                free_list=[],
+                horizontal_list=lines,
+                free_list=free,
                 allowlist=self.allowlist,
                 contrast_ths=0.0,
                 paragraph=False,
                 detail=1,
                 reformat=False,
             )
-        if not results:
-            return "", 0.0
-        _, text, score = results[0]
-        return str(text).strip(), float(score)
 
 
 def _inset(quad: np.ndarray) -> np.ndarray:

@@ -60,7 +60,44 @@ def default_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-class RapidOcrEngine:
+class LineReadingEngine:
+    """An engine that finds lines with the PP-OCR text detector, then reads each one.
+
+    Subclasses set ``det_side``, ``_det`` (from :func:`pp_ocr_detector` or RapidOCR) and
+    ``_lock``, and supply :meth:`_read_lines`, the recognition step.
+    """
+
+    det_side: int
+    _det: TextDetector
+    _lock: threading.Lock
+
+    def read(self, image_bgr: np.ndarray) -> list[TextBox]:
+        """Detect and read every text line of ``image_bgr``."""
+        return self.read_at(image_bgr, self.det_side)
+
+    def read_at(
+        self,
+        image_bgr: np.ndarray,
+        det_side: int,
+        *,
+        near: Box | None = None,
+        box_thresh: float = BOX_THRESH,
+        skip: Sequence[Box] = (),
+    ) -> list[TextBox]:
+        """Detect with the long side scaled to at most ``det_side`` px, then read each line
+        (with ``near``, each line over that x, y, w, h box; never one in the same place as
+        a ``skip`` box) from the full-resolution image; ``box_thresh`` is the mean text
+        probability a detected region needs."""
+        with self._lock:
+            quads = detect_lines(self._det, image_bgr, det_side, box_thresh, near=near, skip=skip)
+            return self._read_lines(image_bgr, quads) if quads else []
+
+    def _read_lines(self, image_bgr: np.ndarray, quads: list[np.ndarray]) -> list[TextBox]:
+        """Recognize the detected lines at ``quads``; the caller holds the lock."""
+        raise NotImplementedError
+
+
+class RapidOcrEngine(LineReadingEngine):
     """PP-OCRv6 small detector + recognizer (RapidOCR 3.x on onnxruntime).
 
     Loaded once per instance; calls are serialized by a lock because the detector's
@@ -106,30 +143,11 @@ class RapidOcrEngine:
             "RapidOCR loaded from %s (detector %d px, %d threads)", models, det_side, self.threads
         )
 
-    def read(self, image_bgr: np.ndarray) -> list[TextBox]:
-        """Detect and read every text line of ``image_bgr``."""
-        return self.read_at(image_bgr, self.det_side)
-
-    def read_at(
-        self,
-        image_bgr: np.ndarray,
-        det_side: int,
-        *,
-        near: Box | None = None,
-        box_thresh: float = BOX_THRESH,
-        skip: Sequence[Box] = (),
-    ) -> list[TextBox]:
-        """Detect with the long side scaled to at most ``det_side`` px, then read each line
-        (with ``near``, each line over that x, y, w, h box; never one in the same place as
-        a ``skip`` box) from the full-resolution image; ``box_thresh`` is the mean text
-        probability a detected region needs."""
-        with self._lock:
-            quads = detect_lines(self._det, image_bgr, det_side, box_thresh, near=near, skip=skip)
-            if not quads:
-                return []
-            lines = [self._probabilities(image_bgr, q) for q in quads]
+    def _read_lines(self, image_bgr: np.ndarray, quads: list[np.ndarray]) -> list[TextBox]:
+        """Recognize the lines at ``quads`` from the full-resolution image."""
         boxes = []
-        for quad, line in zip(quads, lines, strict=True):
+        for quad in quads:
+            line = self._probabilities(image_bgr, quad)
             (text, score), *_ = self._rec.postprocess_op(line[0][np.newaxis])[0]
             if score >= self.min_text_score and str(text).strip():
                 boxes.append(TextBox.from_quad(str(text), float(score), quad, line))
