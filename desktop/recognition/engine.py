@@ -100,6 +100,9 @@ class DetailedOcrEngine(OcrEngine, Protocol):
     and to re-read a plate line whose first character the detector cut off.
     """
 
+    #: Longer side, in pixels, the detector sees an image at in :meth:`read`.
+    det_side: int
+
     def read_at(
         self,
         image_bgr: np.ndarray,
