@@ -124,6 +124,12 @@ class PlateCandidate:
     format_name: str | None = None
 
 
+def _confident(ranked: Sequence[Candidate]) -> bool:
+    """True when the best of ``ranked`` scores :data:`CONFIDENT_SCORE` or more: no
+    further detection pass is worth its time."""
+    return bool(ranked) and ranked[0].score >= CONFIDENT_SCORE
+
+
 def looks_like_crop(image: np.ndarray) -> bool:
     """True for a small picture with a plate's aspect ratio (text detection needs margin)."""
     h, w = image.shape[:2]
@@ -242,35 +248,39 @@ class PlateRecognizer:
         confident."""
         self.last_passes = 0
         self.last_tiled = False
-        ranked = score_candidates(known, self.region, digit_zero=self.digit_zero)
-        if ranked and ranked[0].score >= CONFIDENT_SCORE:
+        ranked = self._rank(known)
+        if _confident(ranked):
             return self._refine(work, ranked)
         boxes = known + self.engine.read(work)
-        ranked = score_candidates(boxes, self.region, digit_zero=self.digit_zero)
+        ranked = self._rank(boxes)
         self.last_passes = 1
         detailed = isinstance(self.engine, DetailedOcrEngine)
         if (
             detailed
             and self.second_pass_side
-            and (not ranked or ranked[0].score < CONFIDENT_SCORE)
+            and not _confident(ranked)
             and max(work.shape[:2]) > self.engine.det_side  # type: ignore[attr-defined]
         ):
             boxes = boxes + self.engine.read_at(  # type: ignore[attr-defined]
                 work, self.second_pass_side, box_thresh=SECOND_PASS_BOX_THRESH
             )
-            ranked = score_candidates(boxes, self.region, digit_zero=self.digit_zero)
+            ranked = self._rank(boxes)
             self.last_passes = 2
         if (
             tiles
             and detailed
             and self.tiled_pass
             and boxes  # a frame with no text at all (an empty lane) is not worth tiles
-            and (not ranked or ranked[0].score < CONFIDENT_SCORE)
+            and not _confident(ranked)
         ):
             boxes = boxes + self._read_tiles(work)
-            ranked = score_candidates(boxes, self.region, digit_zero=self.digit_zero)
+            ranked = self._rank(boxes)
             self.last_tiled = True
         return self._refine(work, ranked)
+
+    def _rank(self, boxes: Sequence[TextBox]) -> list[Candidate]:
+        """The plate candidates of ``boxes`` in this recognizer's region, best first."""
+        return score_candidates(boxes, self.region, digit_zero=self.digit_zero)
 
     def _read_tiles(self, work: np.ndarray) -> list[TextBox]:
         """The lines the detector finds in four overlapping tiles of ``work`` (corners,
@@ -332,7 +342,7 @@ class PlateRecognizer:
             boxes = self.engine.read_at(closer, self.engine.det_side, near=place)
         else:
             boxes = self.engine.read(closer)
-        closer_ranked = score_candidates(boxes, self.region, digit_zero=self.digit_zero)
+        closer_ranked = self._rank(boxes)
         for cand in self._refine(closer, closer_ranked):
             if len(cand.boxes) != 1:
                 continue
@@ -398,11 +408,7 @@ class PlateRecognizer:
             probs, alphabet = lines.of(box)
             trimmed = without_doubtful_edge(greedy_reading(probs, alphabet), cand.raw)
             if trimmed is not None:
-                found.extend(
-                    score_candidates(
-                        [replace(box, text=trimmed)], self.region, digit_zero=self.digit_zero
-                    )
-                )
+                found.extend(self._rank([replace(box, text=trimmed)]))
         if not found:
             return ranked
         # Trimmed reads first: on an equal score the recognizer's doubt decides.
@@ -443,7 +449,7 @@ class PlateRecognizer:
             # fits once re-decoded must not beat another line that fits as read.
             found.extend(
                 replace(c, score=cand.score - NO_PROVINCE_BONUS + PROVINCE_REREAD_BONUS)
-                for c in score_candidates([reread], self.region, digit_zero=self.digit_zero)
+                for c in self._rank([reread])
                 if c.format_name != NO_PROVINCE_FORMAT
             )
         if not found:
