@@ -64,7 +64,7 @@ class BoothService:
             )
         folder = Path(data_dir or config.data_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        store = Store(folder / DATABASE_FILE)
+        store = Store(folder / DATABASE_FILE, keep_read_days=config.evidence_days)
         client = ServerClient(
             str(config.server.url),
             config.booth.token.get_secret_value(),

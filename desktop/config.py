@@ -332,7 +332,10 @@ class BoothConfig(BaseSettings):
         default=30,
         ge=1,
         le=3650,
-        description="Days the pictures of every plate read are kept under data_dir/evidence.",
+        description=(
+            "Days every plate read is kept: its pictures under data_dir/evidence and its row "
+            "in the local database (a read that raised a notice is kept for good)."
+        ),
     )
     log_level: LogLevel = Field(default="INFO", description="Logging threshold.")
 

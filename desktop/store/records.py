@@ -11,13 +11,14 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, exists, func, or_, select
 from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy.exc import SQLAlchemyError
 
 from desktop.domain import Outcome, OutcomeKind, PaymentMethod, UnpaidSession
 from desktop.plates import MatchTier, normalize
@@ -53,6 +54,16 @@ SELECT_NOTICE_EVIDENCE = (
     .outerjoin(_outcomes, _outcomes.c.notice_id == _notices.c.notice_id)
     .where(_notices.c.notice_id == bindparam("b_notice_id"), _outcomes.c.outcome_id.is_(None))
 )
+# Reads no notice refers to, seen before the cutoff (a notice keeps its read for good).
+DELETE_OLD_READS = delete(_reads).where(
+    _reads.c.seen_at < bindparam("b_cutoff"),
+    ~exists().where(_notices.c.read_id == _reads.c.read_id),
+)
+# Read reports the server received, or refused for good, before the cutoff.
+DELETE_OLD_READ_REPORTS = delete(_outbox).where(
+    _outbox.c.kind == OUTBOX_READ,
+    or_(_outbox.c.delivered_at < bindparam("b_cutoff"), _outbox.c.dead_at < bindparam("b_cutoff")),
+)
 # Starts from the booth's outcomes for the plate (indexed), then each one's outbox row.
 SELECT_SETTLED_SESSIONS = (
     select(_outcomes.c.session_ids, _outbox.c.delivered_at)
@@ -82,11 +93,15 @@ class Records:
         units: UnitOfWork,
         clock: Callable[[], datetime],
         evidence: EvidenceUploads | None = None,
+        *,
+        keep_read_days: int | None = None,
     ) -> None:
         self._engine = engine
         self._units = units
         self._clock = clock
         self._evidence = evidence
+        self._keep_read_days = keep_read_days
+        self._reads_forgotten_on: date | None = None
 
     def record_read(
         self,
@@ -100,7 +115,13 @@ class Records:
         snapshot_path: Path | str | None = None,
         crop_path: Path | str | None = None,
     ) -> bool:
-        """Keep a plate read with its image paths; False when ``read_id`` was recorded."""
+        """Keep a plate read with its image paths; False when ``read_id`` was recorded.
+
+        With ``keep_read_days``, the first read of each day also forgets the reads older
+        than that (see :meth:`forget_reads_before`), as the evidence writer does with
+        their pictures.
+        """
+        self._forget_old_reads_once_a_day()
         row = {
             "read_id": str(read_id),
             "lane": lane,
@@ -116,6 +137,40 @@ class Records:
                 insert(_reads).values(row).on_conflict_do_nothing()
             )
             return result.rowcount == 1
+
+    def forget_reads_before(self, cutoff: datetime) -> tuple[int, int]:
+        """Delete the reads seen before ``cutoff`` that no notice refers to, and the read
+        reports the server received (or refused for good) before it.
+
+        A read behind a notice stays, with its image paths: its outcome's evidence needs
+        them. A report still waiting for the server stays whatever its age. Returns the
+        number of reads and of reports deleted.
+        """
+        values = {"b_cutoff": to_db_time(cutoff)}
+        with self._units.write() as session:
+            connection = session.connection()
+            reads = connection.execute(DELETE_OLD_READS, values).rowcount
+            reports = connection.execute(DELETE_OLD_READ_REPORTS, values).rowcount
+        if reads or reports:
+            logger.info(
+                "forgot %d read(s) and %d delivered read report(s) from before %s",
+                reads,
+                reports,
+                cutoff.date(),
+            )
+        return reads, reports
+
+    def _forget_old_reads_once_a_day(self) -> None:
+        if self._keep_read_days is None:
+            return
+        now = self._clock()
+        if self._reads_forgotten_on == now.date():
+            return
+        self._reads_forgotten_on = now.date()
+        try:
+            self.forget_reads_before(now - timedelta(days=self._keep_read_days))
+        except SQLAlchemyError as error:  # housekeeping must never cost the read itself
+            logger.warning("could not forget old reads (tried again tomorrow): %s", error)
 
     def record_notice(
         self,

@@ -29,7 +29,8 @@ class Store:
     :attr:`outbox` (requests for the server) and :attr:`records` (reads, notices,
     outcomes), whose methods are also available on the store directly.
     :attr:`evidence` is the folder of images waiting for upload (``evidence-outbox``
-    next to the file, unless ``evidence_folder`` is given).
+    next to the file, unless ``evidence_folder`` is given). With ``keep_read_days``, reads
+    older than that are forgotten once a day (reads behind a notice are kept).
     """
 
     def __init__(
@@ -38,6 +39,7 @@ class Store:
         *,
         clock: Callable[[], datetime] = utc_now,
         evidence_folder: Path | None = None,
+        keep_read_days: int | None = None,
     ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +57,9 @@ class Store:
         self.evidence.sweep(
             str(payload.get("file")) for payload in self.outbox.pending_payloads(OUTBOX_EVIDENCE)
         )
-        self.records = Records(self._engine, units, clock, self.evidence)
+        self.records = Records(
+            self._engine, units, clock, self.evidence, keep_read_days=keep_read_days
+        )
         self.record_read = self.records.record_read
         self.record_notice = self.records.record_notice
         self.record_outcome = self.records.record_outcome
