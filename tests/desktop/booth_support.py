@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
@@ -50,6 +51,20 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def record_camera_read(store: Store, plate: str, seen_at: datetime) -> uuid.UUID:
+    """Record a camera read of ``plate`` at Exit 1 seen at ``seen_at``; returns its id."""
+    read_id = uuid.uuid4()
+    assert store.record_read(
+        read_id=read_id,
+        lane="Exit 1",
+        plate=plate,
+        confidence=0.9,
+        source="camera",
+        seen_at=seen_at,
+    )
+    return read_id
 
 
 def rows(store: Store, sql: str, **params: object) -> list[dict[str, object]]:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from desktop.booth import DATABASE_FILE, BoothService
@@ -11,18 +10,7 @@ from desktop.domain import utc_now
 from desktop.store import Store
 from server.cli import ServerThread
 from tests.conftest import booth_config
-from tests.desktop.booth_support import rows
-
-
-def _read(store: Store, plate: str, seen_at: datetime) -> None:
-    store.record_read(
-        read_id=uuid.uuid4(),
-        lane="Exit 1",
-        plate=plate,
-        confidence=0.9,
-        source="camera",
-        seen_at=seen_at,
-    )
+from tests.desktop.booth_support import record_camera_read, rows
 
 
 def test_a_booth_started_on_old_reads_forgets_them_at_its_first_read(
@@ -30,8 +18,8 @@ def test_a_booth_started_on_old_reads_forgets_them_at_its_first_read(
 ) -> None:
     folder = tmp_path / "booth"
     with Store(folder / DATABASE_FILE) as store:  # a database from a week and a day ago
-        _read(store, "OLD008", utc_now() - timedelta(days=8))
-        _read(store, "OLD006", utc_now() - timedelta(days=6))
+        record_camera_read(store, "OLD008", utc_now() - timedelta(days=8))
+        record_camera_read(store, "OLD006", utc_now() - timedelta(days=6))
     config = booth_config(reference_server.url, folder).model_copy(update={"evidence_days": 7})
     booth = BoothService.from_config(config)
     try:

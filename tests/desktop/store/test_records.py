@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from desktop.domain import OutcomeKind, PaymentMethod
 from desktop.plates import MatchTier
 from desktop.store import Store, UnknownNoticeError
-from tests.desktop.booth_support import ManualClock, rows
+from tests.desktop.booth_support import ManualClock, record_camera_read, rows
 from tests.desktop.store.conftest import T0, make_entry
 
 
@@ -204,43 +204,37 @@ def test_a_read_is_recorded_once(store: Store) -> None:
     assert store.record_read(**kwargs) is False
 
 
-def _read(store: Store, plate: str, seen_at: datetime) -> uuid.UUID:
-    read_id = uuid.uuid4()
-    assert store.record_read(
-        read_id=read_id,
-        lane="Exit 1",
-        plate=plate,
-        confidence=0.9,
-        source="camera",
-        seen_at=seen_at,
-    )
-    return read_id
-
-
 def _kept_plates(store: Store) -> list[str]:
     return [row["plate"] for row in rows(store, "SELECT plate FROM plate_reads ORDER BY plate")]
 
 
 def _report(store: Store, read_id: uuid.UUID, plate: str) -> None:
-    body = {"read_id": read_id, "plate": plate, "lane": "Exit 1", "seen_at": T0}
-    assert store.queue_read_report(body | {"confidence": 0.9, "source": "camera"})
+    body = {
+        "read_id": read_id,
+        "plate": plate,
+        "lane": "Exit 1",
+        "seen_at": T0,
+        "confidence": 0.9,
+        "source": "camera",
+    }
+    assert store.queue_read_report(body)
 
 
 def test_the_first_read_of_a_day_forgets_reads_older_than_the_kept_days(
     store_path: Path, clock: ManualClock
 ) -> None:
     with Store(store_path, clock=clock, keep_read_days=30) as store:
-        delivered = _read(store, "OLD001", T0)
+        delivered = record_camera_read(store, "OLD001", T0)
         _report(store, delivered, "OLD001")
-        _report(store, _read(store, "OLD002", T0), "OLD002")
+        _report(store, record_camera_read(store, "OLD002", T0), "OLD002")
         _read_and_notice(store, listed="ABC123")  # read as A8C123, raised a notice
         (first, _) = store.outbox.due(T0, limit=10)
         store.outbox.mark_delivered(first.id, {"status": "recorded"})
         clock.advance(days=10)
-        _read(store, "MID010", clock.now)
+        record_camera_read(store, "MID010", clock.now)
 
         clock.advance(days=21)
-        _read(store, "NEW031", clock.now)
+        record_camera_read(store, "NEW031", clock.now)
 
         # The noticed read stays with its pictures; so does the report the server lacks.
         assert _kept_plates(store) == ["A8C123", "MID010", "NEW031"]
@@ -253,17 +247,17 @@ def test_a_booth_left_running_forgets_old_reads_every_day(
     store_path: Path, clock: ManualClock
 ) -> None:
     with Store(store_path, clock=clock, keep_read_days=7) as store:
-        _read(store, "DAY000", clock.now)
+        record_camera_read(store, "DAY000", clock.now)
         clock.advance(days=8)
-        _read(store, "DAY008", clock.now)
+        record_camera_read(store, "DAY008", clock.now)
         assert _kept_plates(store) == ["DAY008"]
         clock.advance(days=8)
-        _read(store, "DAY016", clock.now)
+        record_camera_read(store, "DAY016", clock.now)
         assert _kept_plates(store) == ["DAY016"]
 
 
 def test_without_kept_days_every_read_stays(store: Store, clock: ManualClock) -> None:
-    _read(store, "DAY000", clock.now)
+    record_camera_read(store, "DAY000", clock.now)
     clock.advance(days=400)
-    _read(store, "DAY400", clock.now)
+    record_camera_read(store, "DAY400", clock.now)
     assert _kept_plates(store) == ["DAY000", "DAY400"]
