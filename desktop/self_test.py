@@ -109,6 +109,7 @@ class CoreChecks:
         yield run_check("config", self.check_config)
         yield run_check("database", self.check_database)
         yield run_check("ocr engine", self.check_engine)
+        yield run_check("province reader", self.check_province_reader)
         yield run_check("sample plate", self.check_sample)
 
     def check_config(self) -> str:
@@ -137,6 +138,12 @@ class CoreChecks:
         """Load the default OCR engine with its bundled models."""
         self.engine = self.engine_loader(DEFAULT_ENGINE)
         return f"{DEFAULT_ENGINE} loaded"
+
+    def check_province_reader(self) -> str:
+        """Load the second recognizer that settles Chinese plates' provinces."""
+        from desktop.recognition.province_reader import ProvinceReader
+
+        return f"{ProvinceReader().model.name} loaded"
 
     def check_sample(self) -> str:
         """Read the bundled sample plate; the text must match its file name."""

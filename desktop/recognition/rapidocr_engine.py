@@ -19,7 +19,7 @@ import numpy as np
 import onnxruntime as ort
 from rapidocr import RapidOCR
 from rapidocr.ch_ppocr_det import TextDetector
-from rapidocr.ch_ppocr_rec import TextRecInput
+from rapidocr.ch_ppocr_rec import TextRecInput, TextRecognizer
 from rapidocr.utils.process_img import get_rotate_crop_image
 
 from .engine import Box, TextBox, is_over, same_place
@@ -168,11 +168,7 @@ class RapidOcrEngine(LineReadingEngine):
         self, image_bgr: np.ndarray, quad: Sequence[Sequence[float]]
     ) -> tuple[np.ndarray, Sequence[str]]:
         """:meth:`line_probabilities`, the caller holding the lock."""
-        crop = get_rotate_crop_image(image_bgr, np.asarray(quad, dtype=np.float32))
-        _, height, width = self._rec.rec_image_shape
-        wh_ratio = max(width / height, crop.shape[1] / max(1, crop.shape[0]))
-        batch = self._rec.resize_norm_img(crop, wh_ratio)[np.newaxis].astype(np.float32)
-        return self._rec.session(batch)[0], self._rec.postprocess_op.character
+        return recognizer_probabilities(self._rec, image_bgr, quad)
 
     def read_line(self, image_bgr: np.ndarray) -> tuple[str, float]:
         """Read ``image_bgr`` as one text line, without detection (for straightened crops)."""
@@ -181,6 +177,36 @@ class RapidOcrEngine(LineReadingEngine):
         texts = rec.txts or ("",)
         scores = rec.scores or (0.0,)
         return str(texts[0]), float(scores[0])
+
+
+def recognizer_probabilities(
+    recognizer: TextRecognizer, image_bgr: np.ndarray, quad: Sequence[Sequence[float]]
+) -> tuple[np.ndarray, Sequence[str]]:
+    """A PP-OCR ``recognizer``'s character probabilities along the line at ``quad`` of
+    ``image_bgr`` (cut out and straightened), and its alphabet (index 0: the blank)."""
+    crop = get_rotate_crop_image(image_bgr, np.asarray(quad, dtype=np.float32))
+    _, height, width = recognizer.rec_image_shape
+    wh_ratio = max(width / height, crop.shape[1] / max(1, crop.shape[0]))
+    batch = recognizer.resize_norm_img(crop, wh_ratio)[np.newaxis].astype(np.float32)
+    return recognizer.session(batch)[0], recognizer.postprocess_op.character
+
+
+def pp_ocr_recognizer(model: Path, threads: int) -> TextRecognizer:
+    """A PP-OCR text recognizer alone, from the ONNX file ``model`` (its alphabet is
+    stored in the file), on a non-spinning session; nothing is downloaded."""
+    if not model.is_file():
+        raise FileNotFoundError(f"text recognizer model {model} missing")
+    params = {
+        "Global.log_level": "error",
+        "Global.use_cls": False,
+        "Global.model_root_dir": str(model.parent),
+        "Rec.model_path": str(model),
+        "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+    }
+    recognizer = RapidOCR(params=params)._load_rec_model()
+    recognizer.session.session = _session(model, threads)
+    return recognizer
 
 
 def _session(model: Path, threads: int) -> ort.InferenceSession:

@@ -32,6 +32,7 @@ from .engine import (
     TextBox,
     overlap,
 )
+from .province_reader import LineReading, ProvinceReader, likeliest_head, shared_province_reader
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,9 @@ class PlateRecognizer:
     reads score lower, so it would tile 57% of the US photos, doubling its median time
     for one photo more); ``default_province`` (Chinese plates) fills a province
     character the engine did not read, as booth systems let the operator set the local
-    province.
+    province; ``province_reader`` (Chinese plates, engines that give probabilities)
+    settles the best read's province and city letter together with the engine's own
+    recognizer (default: the shared :class:`ProvinceReader`; False: none).
     """
 
     def __init__(
@@ -166,6 +169,7 @@ class PlateRecognizer:
         second_look: bool = True,
         tiled_pass: bool | None = None,
         default_province: str | None = None,
+        province_reader: ProvinceReader | bool = True,
     ) -> None:
         self.engine = engine
         self.region = plates.profile(region).name
@@ -181,6 +185,12 @@ class PlateRecognizer:
         if default_province is not None and default_province not in plates.CN_PROVINCES:
             raise ValueError(f"{default_province!r} is not a Chinese province character")
         self.default_province = default_province
+        reads_provinces = self.region == "cn" and isinstance(engine, ProbabilityOcrEngine)
+        if province_reader is True:
+            province_reader = shared_province_reader() if reads_provinces else False
+        elif province_reader and not reads_provinces:
+            raise ValueError("a province reader reads Chinese plates with a probability engine")
+        self.province_reader = province_reader or None
         # None for regions with fallback formats only: no read is longer than expected.
         self._longest_format = max(
             (fmt.length for fmt in plates.profile(region).formats if not fmt.fallback),
@@ -193,6 +203,9 @@ class PlateRecognizer:
         self.last_second_look = False
         #: Whether the last :meth:`recognize` call ran the tiled pass, for benchmarks.
         self.last_tiled = False
+        #: Whether the last :meth:`recognize` call changed its best read's province or
+        #: city letter with the province reader, for benchmarks.
+        self.last_head_settled = False
 
     def recognize(self, image_bgr: np.ndarray, roi: Box | None = None) -> list[PlateCandidate]:
         """Plates in ``image_bgr`` (or in its ``roi`` x, y, w, h), best first."""
@@ -205,6 +218,7 @@ class PlateRecognizer:
         if image.size == 0:
             return []
         work, scale, pad = self._prepare(image)
+        self.last_head_settled = False
         whole_line: list[TextBox] = []
         if pad and isinstance(self.engine, DetailedOcrEngine):
             # A tight crop may be one text line already: read it as such first.
@@ -214,6 +228,7 @@ class PlateRecognizer:
             quad = ((pad, pad), (x1, pad), (x1, y1), (pad, y1))
             whole_line.append(TextBox.from_quad(raw, rec_score, quad))
         ranked = self._look_again(work, self._read(work, whole_line, tiles=not pad))
+        ranked = self._fill_default_province(self._settle_head(work, ranked))
         plates_found = self._group(ranked)
 
         def to_source(cand: Candidate) -> Box:
@@ -356,11 +371,11 @@ class PlateRecognizer:
         reads, the format of reads several formats could be, missing Chinese
         provinces."""
         if not isinstance(self.engine, ProbabilityOcrEngine):
-            return self._complete_provinces(None, ranked)
+            return ranked
         lines = LineProbabilities(self.engine, work)
         ranked = self._trim_doubtful_edges(lines, ranked)
         ranked = self._choose_formats(lines, ranked)
-        return self._complete_provinces(lines, ranked)
+        return self._reread_provinces(lines, ranked) if self.region == "cn" else ranked
 
     def _choose_formats(self, lines: LineProbabilities, ranked: list[Candidate]) -> list[Candidate]:
         """For each of the best few reads that more than one format of the region could
@@ -414,20 +429,14 @@ class PlateRecognizer:
         # Trimmed reads first: on an equal score the recognizer's doubt decides.
         return sorted([*found, *ranked], key=lambda c: c.score, reverse=True)
 
-    def _complete_provinces(
-        self, lines: LineProbabilities | None, ranked: list[Candidate]
-    ) -> list[Candidate]:
-        """Chinese reads without their province character: re-read it under the plate
-        format (engines that give ``lines``' probabilities), else fill in the booth's
-        local province (when one is set)."""
-        if self.region != "cn":
+    def _fill_default_province(self, ranked: list[Candidate]) -> list[Candidate]:
+        """Chinese reads still without their province character get the booth's local
+        province (when one is set): a guess, so made last, after every reading of the
+        line (a read province wins over it)."""
+        if self.region != "cn" or not self.default_province:
             return ranked
-        if lines is not None:
-            ranked = self._reread_provinces(lines, ranked)
-        if self.default_province:
-            filled = [self._with_province(c) for c in ranked]
-            return sorted(filled, key=lambda c: c.score, reverse=True)
-        return ranked
+        filled = [self._with_province(c) for c in ranked]
+        return sorted(filled, key=lambda c: c.score, reverse=True)
 
     def _reread_provinces(
         self, lines: LineProbabilities, ranked: list[Candidate]
@@ -455,6 +464,41 @@ class PlateRecognizer:
         if not found:
             return ranked
         return sorted([*ranked, *found], key=lambda c: c.score, reverse=True)
+
+    def _settle_head(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
+        """The ranking with the best read's province and city letter settled by the
+        engine's recognizer and the province reader together (the first read stays, as
+        an alternative); see :mod:`.province_reader`.
+
+        It runs once, on the final ranking: settled earlier, a province-less read that
+        gains its province could score past :data:`SECOND_LOOK_BELOW` and skip the
+        second look that finds the whole plate."""
+        if self.province_reader is None or not ranked:
+            return ranked
+        best = ranked[0]
+        # A plate format, or one read without its province (loose text is left alone).
+        plate_read = best.format_name is not None and (
+            best.format_name == NO_PROVINCE_FORMAT or not best.fallback_format
+        )
+        if not plate_read or len(best.boxes) != 1:
+            return ranked
+        box = best.boxes[0]
+        lines = LineProbabilities(self.engine, work)  # type: ignore[arg-type]
+        readings: list[LineReading] = [
+            lines.of(box),
+            self.province_reader.line_probabilities(work, box.quad),
+        ]
+        settled = likeliest_head(readings, best.text)
+        if settled is None:
+            return ranked
+        again = [c for c in self._rank([replace(box, text=settled)]) if c.text == settled]
+        if not again or again[0].format_name == NO_PROVINCE_FORMAT:
+            return ranked
+        score = best.score
+        if best.format_name == NO_PROVINCE_FORMAT:
+            score += PROVINCE_REREAD_BONUS - NO_PROVINCE_BONUS
+        self.last_head_settled = True
+        return [replace(again[0], score=score), *ranked]
 
     def _with_province(self, cand: Candidate) -> Candidate:
         """Give a province-less Chinese read the booth's local province character."""

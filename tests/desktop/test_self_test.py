@@ -20,6 +20,7 @@ CHECKS = (
     "config",
     "database",
     "ocr engine",
+    "province reader",
     "sample plate",
     "qt",
     "style sheet",

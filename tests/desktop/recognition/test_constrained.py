@@ -3,7 +3,6 @@ PP-OCR recognizer on rendered Chinese plates whose province character it misses.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
@@ -13,6 +12,7 @@ from desktop.recognition.engine import ProbabilityOcrEngine, TextBox, load_engin
 from desktop.recognition.recognizer import PlateRecognizer
 from desktop.synthetic import render_plate
 from tests.desktop.recognition.ctc import probability_rows
+from tests.desktop.recognition.rendered_cn import province_painted_over, small_blurred
 
 ALPHABET = ["blank", "M", "川", "京", "A", "B", "1", "2", "·"]
 CN_ORDINARY = next(f for f in plates.profile("cn").formats if f.name == "cn-ordinary")
@@ -99,26 +99,6 @@ def test_the_real_recognizer_reads_a_rendered_plate_under_its_format(
     assert reading.text == plate
 
 
-def province_painted_over(plate: str) -> np.ndarray:
-    """A rendered plate on a grey margin whose province character is painted over with
-    the plate colour, as a sticker or dirt would hide it."""
-    image = render_plate(plate, "cn", height=60)
-    h, w = image.shape[:2]
-    image[6:-6, 6 : int(w * 0.16)] = image[h // 2, 3]
-    return np.pad(image, ((40, 40), (60, 60), (0, 0)), constant_values=128)
-
-
-def small_blurred(plate: str, height: int = 16) -> np.ndarray:
-    """A rendered plate shrunk to ``height`` px and blurred, in a grey scene: at that
-    size the greedy reading garbles the province character."""
-    image = render_plate(plate, "cn", height=60)
-    small = cv2.resize(image, None, fx=height / 60, fy=height / 60, interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (3, 3), 0)
-    scene = np.full((200, 400, 3), 128, np.uint8)
-    scene[90 : 90 + small.shape[0], 120 : 120 + small.shape[1]] = small
-    return scene
-
-
 def test_a_province_the_greedy_reading_garbles_is_read_under_the_format(
     engine: ProbabilityOcrEngine,
 ) -> None:
@@ -135,6 +115,8 @@ def test_a_province_the_greedy_reading_garbles_is_read_under_the_format(
 def test_no_province_is_invented_where_none_is_left(
     engine: ProbabilityOcrEngine, plate: str
 ) -> None:
-    found = PlateRecognizer(engine, "cn").recognize(province_painted_over(plate))
+    recognizer = PlateRecognizer(engine, "cn", province_reader=False)
+
+    found = recognizer.recognize(province_painted_over(plate))
 
     assert found and found[0].text == plate[1:]
