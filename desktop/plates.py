@@ -316,7 +316,7 @@ PROFILES: Mapping[str, RegionProfile] = MappingProxyType(
         "cn": RegionProfile(
             "cn",
             "Mainland China: province character, issuing-office letter, serial; "
-            "letters I and O are never used",
+            "letters I and O are never used, but for public security's office letter O",
             (
                 PlateFormat(
                     "cn-ordinary",
@@ -346,6 +346,15 @@ PROFILES: Mapping[str, RegionProfile] = MappingProxyType(
                     "PLDDDDD[DF]",
                     example="粤B12345D",
                     description="new-energy large vehicle: 5 digits then D or F",
+                    letters=CN_LETTERS,
+                ),
+                PlateFormat(
+                    "cn-public-security",
+                    # Last: a read as near to an ordinary plate (0 for the office
+                    # letter, D being far more common) is taken as one.
+                    "P[O]AAAAA",
+                    example="粤OA1234",
+                    description="public-security vehicle: office letter O + 5 letters/digits",
                     letters=CN_LETTERS,
                 ),
             ),

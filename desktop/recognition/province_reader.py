@@ -73,24 +73,26 @@ def likeliest_head(readings: Sequence[LineReading], text: str) -> str | None:
     likeliest together, among those that keep ``text``'s characters after the head;
     None when ``text`` itself is likeliest or no Chinese format takes its rest.
 
-    Candidates are ``text`` and, for each recognizer, its likeliest head before
-    ``text``'s rest under each Chinese format."""
+    Candidates are ``text`` and each recognizer's likeliest head before ``text``'s rest
+    (one decoding per recognizer, whichever Chinese format the head makes it)."""
     has_province = text[:1] in plates.CN_PROVINCES
     rest = text[HEAD:] if has_province else text[HEAD - 1 :]
-    patterns = [
-        [*fmt.allowed[:HEAD], *(frozenset({char}) for char in rest)]
+    fitting = [
+        fmt
         for fmt in plates.profile("cn").formats
         if not fmt.fallback
         and fmt.length == HEAD + len(rest)
         and fmt.fits(fmt.example[:HEAD] + rest)
     ]
-    if not patterns:
+    if not fitting:
         return None
+    head = [frozenset().union(*(fmt.allowed[slot] for fmt in fitting)) for slot in range(HEAD)]
+    pattern = [*head, *(frozenset({char}) for char in rest)]
     proposals = {text} | {
         reading.text
         for probs, alphabet in readings
-        for reading in decode_patterns(probs, alphabet, patterns)
-        if reading is not None
+        for reading in decode_patterns(probs, alphabet, [pattern])
+        if reading is not None and any(fmt.fits(reading.text) for fmt in fitting)
     }
     if proposals == {text}:
         return None  # no recognizer reads another head there

@@ -238,6 +238,7 @@ def test_every_format_example_validates(name: str) -> None:
         ("cn", "粤BFA1234", "cn-new-energy-small"),
         ("cn", "京AA12345", "cn-new-energy-small"),
         ("cn", "沪A12345D", "cn-new-energy-large"),
+        ("cn", "粤O·A9112", "cn-public-security"),
         ("us", "ABC-1234", "us-3l4d"),
         ("us", "7XYZ042", "us-1d3l3d"),
         ("us", "ABC 123", "us-3l3d"),
@@ -340,7 +341,9 @@ def test_regions_without_group_breaks_leave_every_character() -> None:
         ("br", "ABC1O23", "ABC1O23", "br-mercosul", 0),  # Mercosul letter slot: O fits
         ("br", "ABCI234", "ABC1234", "br-old", 1),
         ("cn", "京812345", "京B12345", "cn-ordinary", 1),
-        ("cn", "京01234O", "京D12340", "cn-ordinary", 2),  # no O on Chinese plates
+        ("cn", "京01234O", "京D12340", "cn-ordinary", 2),  # no O on Chinese plates...
+        ("cn", "粤OA91I2", "粤OA9112", "cn-public-security", 1),  # ...but public security's
+        ("cn", "粤0A9112", "粤DA9112", "cn-ordinary", 1),  # D is the likelier office letter
         ("cn", "粤B0I2345", "粤BD12345", "cn-new-energy-small", 2),
         ("cn", "粤B1234SD", "粤B12345D", "cn-new-energy-large", 1),
         ("eu", "AB123C0", "AB123CD", "fr", 1),  # French plates have no O either
