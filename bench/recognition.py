@@ -115,6 +115,17 @@ def make_engine(name: str, det_side: int) -> OcrEngine:
     return load_engine(name)
 
 
+def extra_looks_of(recognizer: PlateRecognizer) -> list[tuple[str, bool]]:
+    """Which of the recognizer's extra looks its last call took."""
+    return [
+        ("second detection pass", recognizer.last_passes > 1),
+        ("tiled detection pass", recognizer.last_tiled),
+        ("second look at the best read", recognizer.last_second_look),
+        ("province or city letter changed by the province reader", recognizer.last_head_settled),
+        ("loose line read again by the province reader", recognizer.last_loose_reread),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns the exit status."""
     args = parse_args(argv)
@@ -148,12 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         found = recognizer.recognize(image)
         times.append((time.perf_counter() - start) * 1000)
         cpu_times.append((time.process_time() - cpu_start) * 1000)
-        extra_looks["second detection pass"] += recognizer.last_passes > 1
-        extra_looks["tiled detection pass"] += recognizer.last_tiled
-        extra_looks["second look at the best read"] += recognizer.last_second_look
-        extra_looks["province or city letter changed by the province reader"] += (
-            recognizer.last_head_settled
-        )
+        extra_looks.update(look for look, taken in extra_looks_of(recognizer) if taken)
         got = found[0].text if found else ""
         if got == label:
             correct += 1
@@ -171,8 +177,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {line}")
     if cpu_times:
         print(f"median process CPU time per image: {statistics.median(cpu_times):.0f} ms")
-    for look, count in extra_looks.items():
-        print(f"{look} on {count} of {len(times)} images")
+    for look, _ in extra_looks_of(recognizer):
+        print(f"{look} on {extra_looks[look]} of {len(times)} images")
     print(machine(engine))
     median = statistics.median(times) if times else 0.0
     p90 = statistics.quantiles(times, n=10)[-1] if len(times) >= 2 else median

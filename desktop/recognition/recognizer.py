@@ -206,6 +206,9 @@ class PlateRecognizer:
         #: Whether the last :meth:`recognize` call changed its best read's province or
         #: city letter with the province reader, for benchmarks.
         self.last_head_settled = False
+        #: Whether the last :meth:`recognize` call added the province reader's reading of
+        #: a loose best read's line, for benchmarks.
+        self.last_loose_reread = False
 
     def recognize(self, image_bgr: np.ndarray, roi: Box | None = None) -> list[PlateCandidate]:
         """Plates in ``image_bgr`` (or in its ``roi`` x, y, w, h), best first."""
@@ -218,7 +221,7 @@ class PlateRecognizer:
         if image.size == 0:
             return []
         work, scale, pad = self._prepare(image)
-        self.last_head_settled = False
+        self.last_head_settled = self.last_loose_reread = False
         whole_line: list[TextBox] = []
         if pad and isinstance(self.engine, DetailedOcrEngine):
             # A tight crop may be one text line already: read it as such first.
@@ -228,7 +231,8 @@ class PlateRecognizer:
             quad = ((pad, pad), (x1, pad), (x1, y1), (pad, y1))
             whole_line.append(TextBox.from_quad(raw, rec_score, quad))
         ranked = self._look_again(work, self._read(work, whole_line, tiles=not pad))
-        ranked = self._fill_default_province(self._settle_head(work, ranked))
+        ranked = self._settle_head(work, self._read_loose_line_again(work, ranked))
+        ranked = self._fill_default_province(ranked)
         plates_found = self._group(ranked)
 
         def to_source(cand: Candidate) -> Box:
@@ -464,6 +468,27 @@ class PlateRecognizer:
         if not found:
             return ranked
         return sorted([*ranked, *found], key=lambda c: c.score, reverse=True)
+
+    def _read_loose_line_again(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
+        """The ranking with the province reader's own reading of the best read's line
+        added, when the best read is no plate (loose text) and that reading is one."""
+        if self.province_reader is None or not ranked:
+            return ranked
+        best = ranked[0]
+        if best.format_name is not None or len(best.boxes) != 1:
+            return ranked
+        box = best.boxes[0]
+        probs, alphabet = self.province_reader.line_probabilities(work, box.quad)
+        text = "".join(char for char, _ in greedy_reading(probs, alphabet))
+        found = [
+            c
+            for c in self._rank([replace(box, text=text)])
+            if c.format_name not in (None, NO_PROVINCE_FORMAT) and not c.fallback_format
+        ]
+        if not found:
+            return ranked
+        self.last_loose_reread = True
+        return sorted([*found, *ranked], key=lambda c: c.score, reverse=True)
 
     def _settle_head(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
         """The ranking with the best read's province and city letter settled by the

@@ -108,6 +108,22 @@ def test_a_province_misread_by_the_engine_alone_is_read_right_with_the_reader(
     assert alone[0].text in dict(settled[0].alternatives)  # the first read is kept
 
 
+@pytest.mark.parametrize("plate", ["京A0123警", "甘B47991D"])
+def test_a_line_the_engine_reads_as_no_plate_is_read_by_the_reader(
+    engine: ProbabilityOcrEngine, plate: str
+) -> None:
+    # The engine reads 京A0123册 (no such suffix) and HB47991D (no province).
+    image = small_blurred(plate, 16)
+
+    alone = PlateRecognizer(engine, "cn", province_reader=False).recognize(image)
+    recognizer = PlateRecognizer(engine, "cn")
+    found = recognizer.recognize(image)
+
+    assert not alone or alone[0].text != plate
+    assert found and found[0].text == plate
+    assert recognizer.last_loose_reread
+
+
 @pytest.mark.parametrize("plate", ["川A019N2", "湘F8ZS83", "粤B3K8L5", "京N77Q21"])
 def test_no_province_is_invented_where_it_is_painted_over(
     engine: ProbabilityOcrEngine, plate: str
