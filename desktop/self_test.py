@@ -55,9 +55,9 @@ class CheckResult:
     detail: str
 
     def line(self) -> str:
-        """The report line, e.g. ``ok    database      0.04 s  schema version 3``."""
+        """The report line, e.g. ``ok    database          0.04 s  schema version 3``."""
         status = "ok" if self.ok else "FAIL"
-        return f"{status:<5} {self.name:<13} {self.seconds:6.2f} s  {self.detail}"
+        return f"{status:<5} {self.name:<15} {self.seconds:6.2f} s  {self.detail}"
 
 
 def run_check(name: str, check: Callable[[], str]) -> CheckResult:
