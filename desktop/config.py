@@ -41,6 +41,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from desktop.plates import CN_PROVINCES
 from desktop.redaction import redact_url
 from desktop.token_file import load_token, token_path
 
@@ -223,6 +224,20 @@ class PlateSettings(_Section):
         default="us",
         description="Plate format region: cn, us, eu, br or generic.",
     )
+    local_province: str | None = Field(
+        default=None,
+        description="Chinese plates (region cn) only: the booth's own province character "
+        "(e.g. 粤), given to a read whose province no recognizer could read, such as a "
+        "plate whose first character is dirty or covered. Unset: such reads stay "
+        "without a province.",
+    )
+
+    @field_validator("local_province")
+    @classmethod
+    def _one_province(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) != 1 or value not in CN_PROVINCES):
+            raise ValueError(f"must be one Chinese province character: {CN_PROVINCES}")
+        return value
 
 
 class OcrSettings(_Section):

@@ -47,7 +47,9 @@ class LanePipeline:
         if not self.config.lanes:
             return
         recognizer = PlateRecognizer(
-            load_engine(self.config.ocr.engine), region=self.config.plates.region
+            load_engine(self.config.ocr.engine),
+            region=self.config.plates.region,
+            default_province=self.config.plates.local_province,
         )
         feeds = [
             LaneFeed(lane.name, self.cameras[lane.name], roi=lane.roi) for lane in self.config.lanes

@@ -210,6 +210,10 @@ def test_unknown_key_from_the_environment_names_the_variable(
             "lanes.0.roi: expected four numbers [x, y, w, h], got 3",
         ),
         ('[plates]\nregion = "mars"\n', "plates.region: Input should be"),
+        (
+            '[plates]\nregion = "cn"\nlocal_province = "X"\n',
+            "plates.local_province: must be one Chinese province character",
+        ),
         ('[ocr]\nengine = "tesseract"\n', "ocr.engine: Input should be"),
         ("[sync]\npage_size = 5000\n", "sync.page_size: Input should be less than or equal to"),
         ('[server]\nurl = "ftp://host"\n', "server.url: expected an http:// or https:// URL"),

@@ -8,7 +8,7 @@ from pathlib import Path
 from desktop.config import BoothConfig
 from desktop.lanes import LanePipeline
 from desktop.recognition.consensus import VehicleRead
-from desktop.synthetic.video import make_lane_video
+from desktop.synthetic.video import PlateSpec, make_lane_video
 
 
 def test_a_vehicle_in_a_lane_video_becomes_one_read_with_evidence(tmp_path: Path):
@@ -34,6 +34,32 @@ def test_a_vehicle_in_a_lane_video_becomes_one_read_with_evidence(tmp_path: Path
     assert vehicle.read.crop_path is not None and vehicle.read.crop_path.is_file()
     assert vehicle.read.snapshot_path is not None and vehicle.read.snapshot_path.is_file()
     assert vehicle.read.crop_path.is_relative_to(tmp_path / "booth" / "evidence")
+
+
+def test_a_chinese_booth_gives_its_local_province_to_a_plate_without_one(tmp_path: Path):
+    # The plate's province character is missing (dirt, a cover): the booth's own is used.
+    video = make_lane_video(
+        tmp_path / "lane.avi",
+        [PlateSpec("A019N2", "cn")],
+        fps=10,
+        size=(640, 360),
+        seconds_per_vehicle=6,
+        rng=3,
+    )
+    config = BoothConfig(
+        lanes=[{"name": "Exit 1", "camera": str(video.path)}],
+        plates={"region": "cn", "local_province": "粤"},
+        data_dir=tmp_path / "booth",
+    )
+    reads: queue.Queue[VehicleRead] = queue.Queue()
+    pipeline = LanePipeline(config, reads.put)
+    pipeline.start_cameras()
+    try:
+        pipeline.start_recognition()
+        vehicle = reads.get(timeout=90)
+    finally:
+        pipeline.stop()
+    assert vehicle.read.plate == "粤A019N2"
 
 
 def test_a_booth_without_lanes_starts_no_recognition(tmp_path: Path):
