@@ -29,7 +29,7 @@ from ui.background import run_in_background
 from ui.bridge import BoothBridge
 from ui.crash import CrashReporter
 from ui.gc_guard import GuiThreadGarbageCollector
-from ui.i18n import install_translator
+from ui.i18n import add_cjk_font, install_translator
 from ui.main_window import MainWindow
 from ui.manual_entry import ManualEntryDialog
 from ui.notice_presenter import NoticePresenter
@@ -60,6 +60,9 @@ def create_application(argv: list[str]) -> QApplication:
     font = app.font()
     font.setPointSize(BASE_POINT_SIZE)
     app.setFont(font)
+    # Chinese plates (and the settings' province list) show Chinese characters whatever
+    # the screen's language: a PC without a CJK font would show boxes.
+    add_cjk_font(app)
     style = resource_path("style.qss")
     if style.is_file():
         app.setStyleSheet(style.read_text(encoding="utf-8"))

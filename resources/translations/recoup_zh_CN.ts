@@ -1377,7 +1377,7 @@ The details are in the log file:
 <context>
     <name>RecognitionPage</name>
     <message>
-        <location filename="../../ui/settings/recognition_page.py" line="+47"/>
+        <location filename="../../ui/settings/recognition_page.py" line="+49"/>
         <source>China</source>
         <extracomment>The Python package each engine needs (checked without importing it).</extracomment>
         <translation>中国</translation>
@@ -1401,6 +1401,16 @@ The details are in the log file:
         <location line="+1"/>
         <source>Other (any format)</source>
         <translation>其他（任意格式）</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>None</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Chinese plates only: given to a plate whose own province character cannot be read (dirt, a cover).</source>
+        <translation>仅用于中国车牌：车牌自身的省份简称无法识别时（污损、遮挡）使用此省份。</translation>
     </message>
     <message>
         <location line="+8"/>
@@ -1431,6 +1441,11 @@ The details are in the log file:
         <location line="+5"/>
         <source>Plate format</source>
         <translation>车牌格式</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Local province</source>
+        <translation>本地省份</translation>
     </message>
     <message>
         <location line="+1"/>

@@ -174,6 +174,24 @@ def test_policy_language_sound_and_region_are_saved(qtbot, config_path: Path) ->
     assert reloaded.plates.region == "cn"
 
 
+def test_a_chinese_booths_local_province_is_saved(qtbot, config_path: Path) -> None:
+    dialog = open_dialog(qtbot, config_path)
+    page = dialog.recognition_page
+    assert not page.province_combo.isEnabled()  # a US booth has no use for it
+    page.region_combo.setCurrentIndex(page.region_combo.findData("cn"))
+    assert page.province_combo.isEnabled()
+    page.province_combo.setCurrentIndex(page.province_combo.findData("粤"))
+    assert len(save_and_collect(qtbot, dialog)) == 1
+    assert load_config(config_path).plates.local_province == "粤"
+
+    reopened = open_dialog(qtbot, config_path)
+    again = reopened.recognition_page
+    assert again.province_combo.currentData() == "粤"
+    again.province_combo.setCurrentIndex(again.province_combo.findData(None))
+    assert len(save_and_collect(qtbot, reopened)) == 1
+    assert load_config(config_path).plates.local_province is None
+
+
 def test_cancel_changes_nothing(qtbot, config_path: Path) -> None:
     before = config_path.read_bytes()
     dialog = open_dialog(qtbot, config_path)

@@ -1,4 +1,5 @@
-"""Settings page "Recognition": the plate format region and the local OCR engine."""
+"""Settings page "Recognition": the plate format region (with a Chinese booth's local
+province) and the local OCR engine."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.config import BoothConfig
+from desktop.plates import CN_PROVINCES
 from desktop.recognition.engine import ENGINE_NAMES
 from ui.settings.page import SettingsPage, heading, key_matches, note
 
@@ -54,6 +56,21 @@ class RecognitionPage(SettingsPage):
         for code in REGIONS:
             self.region_combo.addItem(region_names[code], code)
         self.region_combo.setCurrentIndex(REGIONS.index(config.plates.region))
+        self.province_combo = QComboBox(self)
+        self.province_combo.addItem(self.tr("None"), None)
+        for province in CN_PROVINCES:
+            self.province_combo.addItem(province, province)
+        self.province_combo.setCurrentIndex(
+            max(0, self.province_combo.findData(config.plates.local_province))
+        )
+        self.province_combo.setToolTip(
+            self.tr(
+                "Chinese plates only: given to a plate whose own province character "
+                "cannot be read (dirt, a cover)."
+            )
+        )
+        self.region_combo.currentIndexChanged.connect(self._enable_province)
+        self._enable_province()
 
         engine_titles = {
             "rapidocr": self.tr("RapidOCR (fast, built in)"),
@@ -83,6 +100,7 @@ class RecognitionPage(SettingsPage):
 
         form = QFormLayout()
         form.addRow(self.tr("Plate format"), self.region_combo)
+        form.addRow(self.tr("Local province"), self.province_combo)
         engines_label = QLabel(self.tr("OCR engine"), self)
         form.addRow(engines_label, engines)
 
@@ -104,9 +122,13 @@ class RecognitionPage(SettingsPage):
         """The page's name."""
         return self.tr("Recognition")
 
+    def _enable_province(self) -> None:
+        self.province_combo.setEnabled(self.region_combo.currentData() == "cn")
+
     def contribute(self, values: dict[str, Any]) -> list[str]:
-        """Write the region and engine into ``values``."""
+        """Write the region, the local province and the engine into ``values``."""
         values["plates"]["region"] = self.region_combo.currentData()
+        values["plates"]["local_province"] = self.province_combo.currentData()
         for name, button in self.engine_buttons.items():
             if button.isChecked():
                 values["ocr"]["engine"] = name
@@ -114,6 +136,9 @@ class RecognitionPage(SettingsPage):
 
     def focus_problem(self, key: str) -> bool:
         """Focus the region or engine named by ``key``."""
+        if key_matches(key, "plates.local_province"):
+            self.province_combo.setFocus()
+            return True
         if key_matches(key, "plates"):
             self.region_combo.setFocus()
             return True
