@@ -11,13 +11,15 @@ from desktop.recognition.consensus import VehicleRead
 from desktop.synthetic.video import PlateSpec, make_lane_video
 
 
-def test_a_vehicle_in_a_lane_video_becomes_one_read_with_evidence(tmp_path: Path):
+def first_vehicle(tmp_path: Path, plate: str | PlateSpec, plates: dict[str, str]) -> VehicleRead:
+    """The first vehicle read of a booth with one lane filming a generated video of
+    ``plate``, with ``plates`` settings."""
     video = make_lane_video(
-        tmp_path / "lane.avi", ["ABC123"], fps=10, size=(640, 360), seconds_per_vehicle=6, rng=3
+        tmp_path / "lane.avi", [plate], fps=10, size=(640, 360), seconds_per_vehicle=6, rng=3
     )
     config = BoothConfig(
         lanes=[{"name": "Exit 1", "camera": str(video.path)}],
-        plates={"region": "us"},
+        plates=plates,
         data_dir=tmp_path / "booth",
     )
     reads: queue.Queue[VehicleRead] = queue.Queue()
@@ -25,9 +27,14 @@ def test_a_vehicle_in_a_lane_video_becomes_one_read_with_evidence(tmp_path: Path
     pipeline.start_cameras()
     try:
         pipeline.start_recognition()
-        vehicle = reads.get(timeout=90)
+        return reads.get(timeout=90)
     finally:
         pipeline.stop()
+
+
+def test_a_vehicle_in_a_lane_video_becomes_one_read_with_evidence(tmp_path: Path):
+    vehicle = first_vehicle(tmp_path, "ABC123", {"region": "us"})
+
     assert vehicle.read.plate == "ABC123"
     assert vehicle.read.lane == "Exit 1"
     assert vehicle.read.source == "camera"
@@ -38,27 +45,10 @@ def test_a_vehicle_in_a_lane_video_becomes_one_read_with_evidence(tmp_path: Path
 
 def test_a_chinese_booth_gives_its_local_province_to_a_plate_without_one(tmp_path: Path):
     # The plate's province character is missing (dirt, a cover): the booth's own is used.
-    video = make_lane_video(
-        tmp_path / "lane.avi",
-        [PlateSpec("A019N2", "cn")],
-        fps=10,
-        size=(640, 360),
-        seconds_per_vehicle=6,
-        rng=3,
-    )
-    config = BoothConfig(
-        lanes=[{"name": "Exit 1", "camera": str(video.path)}],
-        plates={"region": "cn", "local_province": "粤"},
-        data_dir=tmp_path / "booth",
-    )
-    reads: queue.Queue[VehicleRead] = queue.Queue()
-    pipeline = LanePipeline(config, reads.put)
-    pipeline.start_cameras()
-    try:
-        pipeline.start_recognition()
-        vehicle = reads.get(timeout=90)
-    finally:
-        pipeline.stop()
+    plates = {"region": "cn", "local_province": "粤"}
+
+    vehicle = first_vehicle(tmp_path, PlateSpec("A019N2", "cn"), plates)
+
     assert vehicle.read.plate == "粤A019N2"
 
 
