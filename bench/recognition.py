@@ -123,6 +123,7 @@ def extra_looks_of(recognizer: PlateRecognizer) -> list[tuple[str, bool]]:
         ("second look at the best read", recognizer.last_second_look),
         ("province or city letter changed by the province reader", recognizer.last_head_settled),
         ("loose line read again by the province reader", recognizer.last_loose_reread),
+        ("upper row of a two-row plate read", recognizer.last_upper_row),
     ]
 
 

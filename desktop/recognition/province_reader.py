@@ -79,17 +79,10 @@ def likeliest_head(readings: Sequence[LineReading], text: str) -> str | None:
     (one decoding per recognizer, whichever Chinese format the head makes it)."""
     has_province = text[:1] in plates.CN_PROVINCES
     rest = text[HEAD:] if has_province else text[HEAD - 1 :]
-    fitting = [
-        fmt
-        for fmt in plates.profile("cn").formats
-        if not fmt.fallback
-        and fmt.length == HEAD + len(rest)
-        and fmt.fits(fmt.example[:HEAD] + rest)
-    ]
+    fitting = formats_ending_in(rest)
     if not fitting:
         return None
-    head = [frozenset().union(*(fmt.allowed[slot] for fmt in fitting)) for slot in range(HEAD)]
-    pattern = [*head, *(frozenset({char}) for char in rest)]
+    pattern = [*head_slots(fitting), *(frozenset({char}) for char in rest)]
     proposals = {text} | {
         reading.text
         for probs, alphabet in readings
@@ -102,6 +95,22 @@ def likeliest_head(readings: Sequence[LineReading], text: str) -> str | None:
     scored = zip(joint_log_probs(readings, candidates), candidates, strict=True)
     best_log_prob, best = max(scored)
     return None if best == text or best_log_prob == -np.inf else best
+
+
+def formats_ending_in(rest: str) -> list[plates.PlateFormat]:
+    """The specific Chinese formats of plates whose characters after the head are ``rest``."""
+    return [
+        fmt
+        for fmt in plates.profile("cn").formats
+        if not fmt.fallback
+        and fmt.length == HEAD + len(rest)
+        and fmt.fits(fmt.example[:HEAD] + rest)
+    ]
+
+
+def head_slots(formats: Sequence[plates.PlateFormat]) -> list[frozenset[str]]:
+    """The characters each head slot (province, city letter) may hold in any of ``formats``."""
+    return [frozenset().union(*(fmt.allowed[slot] for fmt in formats)) for slot in range(HEAD)]
 
 
 def joint_log_probs(readings: Sequence[LineReading], texts: Sequence[str]) -> list[float]:

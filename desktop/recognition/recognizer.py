@@ -22,6 +22,7 @@ from .candidates import (
     Candidate,
     confidence,
     score_candidates,
+    score_text,
 )
 from .constrained import decode_patterns, decode_slots, greedy_reading
 from .engine import (
@@ -33,6 +34,7 @@ from .engine import (
     overlap,
 )
 from .province_reader import LineReading, ProvinceReader, likeliest_head, shared_province_reader
+from .two_row import read_upper_row
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,9 @@ TILE_FRACTION = 2 / 3
 TILE_MAX_SIDE = 960
 #: Province-less Chinese candidates (best first) whose line is re-read for its province.
 PROVINCE_REREADS = 3
+#: Best candidates whose line is looked above for the upper row of a two-row plate
+#: (when the best read is not a whole plate); see :mod:`.two_row`.
+UPPER_ROW_TRIES = 3
 #: A re-read province character must be this many times more probable than the
 #: runner-up, where the recognizer is at least PROVINCE_PRESENCE sure some character
 #: stands. On the cn-easypr photos the nine provinces read as "M", "R" or a wrong
@@ -209,6 +214,9 @@ class PlateRecognizer:
         #: Whether the last :meth:`recognize` call added the province reader's reading of
         #: a loose best read's line, for benchmarks.
         self.last_loose_reread = False
+        #: Whether the last :meth:`recognize` call read the upper row of a two-row plate,
+        #: for benchmarks.
+        self.last_upper_row = False
 
     def recognize(self, image_bgr: np.ndarray, roi: Box | None = None) -> list[PlateCandidate]:
         """Plates in ``image_bgr`` (or in its ``roi`` x, y, w, h), best first."""
@@ -221,7 +229,7 @@ class PlateRecognizer:
         if image.size == 0:
             return []
         work, scale, pad = self._prepare(image)
-        self.last_head_settled = self.last_loose_reread = False
+        self.last_head_settled = self.last_loose_reread = self.last_upper_row = False
         whole_line: list[TextBox] = []
         if pad and isinstance(self.engine, DetailedOcrEngine):
             # A tight crop may be one text line already: read it as such first.
@@ -231,6 +239,7 @@ class PlateRecognizer:
             quad = ((pad, pad), (x1, pad), (x1, y1), (pad, y1))
             whole_line.append(TextBox.from_quad(raw, rec_score, quad))
         ranked = self._look_again(work, self._read(work, whole_line, tiles=not pad))
+        ranked = self._read_upper_rows(work, ranked)
         ranked = self._settle_head(work, self._read_loose_line_again(work, ranked))
         ranked = self._fill_default_province(ranked)
         plates_found = self._group(ranked)
@@ -469,6 +478,35 @@ class PlateRecognizer:
             return ranked
         return sorted([*ranked, *found], key=lambda c: c.score, reverse=True)
 
+    def _read_upper_rows(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
+        """The ranking with two-row plates added: when the best read is no whole plate,
+        each of the first few reads that could be a two-row plate's lower row, with the
+        upper row read above its line (see :mod:`.two_row`)."""
+        if self.province_reader is None or not ranked or _whole_plate(ranked[0]):
+            return ranked
+        readers = (self.engine, self.province_reader)
+        found: list[Candidate] = []
+        for cand in ranked[:UPPER_ROW_TRIES]:
+            if len(cand.boxes) != 1:
+                continue
+            lower = cand.boxes[0]
+            upper = read_upper_row(work, lower.quad, cand.text, readers)  # type: ignore[arg-type]
+            if upper is None:
+                continue
+            score, text, format_name = score_text(upper.head + cand.text, lower.score, self.region)
+            if format_name in (None, NO_PROVINCE_FORMAT):
+                continue
+            upper_box = TextBox.from_quad(upper.head, lower.score, upper.quad)
+            found.append(
+                Candidate(
+                    upper.head + cand.raw, text, score, lower.score, (upper_box, lower), format_name
+                )
+            )
+        if not found:
+            return ranked
+        self.last_upper_row = True
+        return sorted([*found, *ranked], key=lambda c: c.score, reverse=True)
+
     def _read_loose_line_again(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
         """The ranking with the province reader's own reading of the best read's line
         added, when the best read is no plate (loose text) and that reading is one."""
@@ -569,6 +607,11 @@ class PlateRecognizer:
             elif cand.score >= self.min_score and len(clusters) < self.max_plates:
                 clusters.append((cand, []))
         return clusters
+
+
+def _whole_plate(cand: Candidate) -> bool:
+    """True when ``cand`` reads as a specific plate format, province and all."""
+    return cand.format_name not in (None, NO_PROVINCE_FORMAT) and not cand.fallback_format
 
 
 class LineProbabilities:

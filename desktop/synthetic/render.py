@@ -24,7 +24,16 @@ log = logging.getLogger(__name__)
 
 #: Plate styles :func:`render_plate` knows. ``cn-*`` are the Chinese blue (ordinary),
 #: green gradient (new energy, 8 characters) and yellow (large vehicles) plates.
-PLATE_STYLES: tuple[str, ...] = ("us", "eu", "br", "cn-blue", "cn-green", "cn-yellow", "generic")
+PLATE_STYLES: tuple[str, ...] = (
+    "us",
+    "eu",
+    "br",
+    "cn-blue",
+    "cn-green",
+    "cn-yellow",
+    "cn-two-row",
+    "generic",
+)
 
 DEFAULT_HEIGHT = 110
 _GLYPH_SIZE = 96  # font size the glyphs are drawn at before scaling to the plate
@@ -44,6 +53,8 @@ class _Layout:
     latin_font: str
     border: BGR | None = None
     gap: float = 0.14  # space between glyphs, in glyph heights
+    # Two-row plates: the box of the upper row, which holds the first two characters.
+    upper_box: tuple[float, float, float, float] | None = None
 
 
 _LAYOUTS: dict[str, _Layout] = {
@@ -97,6 +108,17 @@ _LAYOUTS: dict[str, _Layout] = {
         (0.05, 0.13, 0.95, 0.87),
         LATIN_CONDENSED_BOLD,
         border=(15, 15, 15),
+    ),
+    # Lorries, buses and trailers (GA 36): 440 x 220 mm, province and city letter above.
+    "cn-two-row": _Layout(
+        2.0,
+        (10, 190, 250),
+        (15, 15, 15),
+        (0.06, 0.40, 0.94, 0.90),
+        LATIN_CONDENSED_BOLD,
+        border=(15, 15, 15),
+        gap=0.25,
+        upper_box=(0.22, 0.08, 0.78, 0.33),
     ),
     "generic": _Layout(
         4.0,
@@ -311,13 +333,30 @@ def render_plate(
             thickness,
             cv2.LINE_AA,
         )
-    x0, y0, x1, y1 = layout.text_box
+    if layout.upper_box is not None:
+        _draw_text(plate, plate_text[:2], layout.upper_box, layout, dot_after=1)
+        _draw_text(plate, plate_text[2:], layout.text_box, layout, dot_after=None)
+    else:
+        dot_after = 2 if style.startswith("cn") else None
+        _draw_text(plate, plate_text, layout.text_box, layout, dot_after=dot_after)
+    return plate
+
+
+def _draw_text(
+    plate: np.ndarray,
+    text: str,
+    box_fractions: tuple[float, float, float, float],
+    layout: _Layout,
+    *,
+    dot_after: int | None,
+) -> None:
+    """Ink ``text`` into the box given as fractions of the plate, filling it."""
+    height, width = plate.shape[:2]
+    x0, y0, x1, y1 = box_fractions
     box = (round(x0 * width), round(y0 * height), round(x1 * width), round(y1 * height))
-    dot_after = 2 if style.startswith("cn") else None
-    strip = _text_strip(plate_text, layout.latin_font, layout.gap, dot_after)
+    strip = _text_strip(text, layout.latin_font, layout.gap, dot_after)
     mask = _fit_text(strip, box[2] - box[0], box[3] - box[1])
     _apply_ink(plate, mask, (box[0], box[1]), layout.ink)
-    return plate
 
 
 def _random_from(fmt: PlateFormat, rng: np.random.Generator) -> str:

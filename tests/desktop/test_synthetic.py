@@ -75,6 +75,7 @@ def _ink_ratio(plate: np.ndarray, background: tuple[int, int, int]) -> float:
         ("京A12345", "cn", None, 3.14),
         ("粤BD12345", "cn", None, 3.43),
         ("京A12345", "cn", "cn-yellow", 3.14),
+        ("粤AB2893", "cn", "cn-two-row", 2.0),
         ("XY12345", "generic", None, 4.0),
     ],
 )

@@ -26,3 +26,14 @@ def small_blurred(plate: str, height: int = 16) -> np.ndarray:
     scene = np.full((200, 400, 3), 128, np.uint8)
     scene[90 : 90 + small.shape[0], 120 : 120 + small.shape[1]] = small
     return scene
+
+
+def two_row_plate(plate: str, height: int = 110, *, upper_row_hidden: bool = False) -> np.ndarray:
+    """A rendered two-row plate (province and city letter above the other five) on a
+    grey margin, as on a lorry's rear; ``upper_row_hidden`` paints its upper row over
+    with the plate colour."""
+    image = render_plate(plate, "cn", "cn-two-row", height=height)
+    if upper_row_hidden:
+        h = image.shape[0]
+        image[3 : int(h * 0.36), 6:-6] = image[h // 2, 3]
+    return np.pad(image, ((height, height // 2), (height, height), (0, 0)), constant_values=128)
