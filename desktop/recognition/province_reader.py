@@ -21,6 +21,7 @@ import functools
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -41,6 +42,14 @@ HEAD = 2
 NO_PROVINCE_LOG_ODDS = 3.2
 
 LineReading = tuple[np.ndarray, Sequence[str]]
+
+
+class LineReader(Protocol):
+    """A recognizer giving character probabilities along a line of an image."""
+
+    def line_probabilities(
+        self, image_bgr: np.ndarray, quad: Sequence[Sequence[float]]
+    ) -> LineReading: ...
 
 
 class ProvinceReader:

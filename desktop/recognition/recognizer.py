@@ -33,7 +33,13 @@ from .engine import (
     TextBox,
     overlap,
 )
-from .province_reader import LineReading, ProvinceReader, likeliest_head, shared_province_reader
+from .province_reader import (
+    LineReader,
+    LineReading,
+    ProvinceReader,
+    likeliest_head,
+    shared_province_reader,
+)
 from .two_row import read_upper_row
 
 log = logging.getLogger(__name__)
@@ -239,8 +245,8 @@ class PlateRecognizer:
             quad = ((pad, pad), (x1, pad), (x1, y1), (pad, y1))
             whole_line.append(TextBox.from_quad(raw, rec_score, quad))
         ranked = self._look_again(work, self._read(work, whole_line, tiles=not pad))
-        ranked = self._read_upper_rows(work, ranked)
-        ranked = self._settle_head(work, self._read_loose_line_again(work, ranked))
+        if self.province_reader is not None:
+            ranked = self._read_chinese_heads(work, ranked)
         ranked = self._fill_default_province(ranked)
         plates_found = self._group(ranked)
 
@@ -478,11 +484,22 @@ class PlateRecognizer:
             return ranked
         return sorted([*ranked, *found], key=lambda c: c.score, reverse=True)
 
+    def _read_chinese_heads(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
+        """The ranking after the province reader's steps: two-row plates read whole, a
+        loose best line read again, then the best read's head settled; each line is
+        recognized once by each recognizer."""
+        assert self.province_reader is not None
+        engine_lines = LineProbabilities(self.engine, work)  # type: ignore[arg-type]
+        province_lines = LineProbabilities(self.province_reader, work, kept=False)
+        ranked = self._read_upper_rows(work, ranked)
+        ranked = self._read_loose_line_again(province_lines, ranked)
+        return self._settle_head(engine_lines, province_lines, ranked)
+
     def _read_upper_rows(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
         """The ranking with two-row plates added: when the best read is no whole plate,
         each of the first few reads that could be a two-row plate's lower row, with the
         upper row read above its line (see :mod:`.two_row`)."""
-        if self.province_reader is None or not ranked or _whole_plate(ranked[0]):
+        if not ranked or _whole_plate(ranked[0]):
             return ranked
         readers = (self.engine, self.province_reader)
         found: list[Candidate] = []
@@ -507,16 +524,18 @@ class PlateRecognizer:
         self.last_upper_row = True
         return sorted([*found, *ranked], key=lambda c: c.score, reverse=True)
 
-    def _read_loose_line_again(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
+    def _read_loose_line_again(
+        self, province_lines: LineProbabilities, ranked: list[Candidate]
+    ) -> list[Candidate]:
         """The ranking with the province reader's own reading of the best read's line
         added, when the best read is no plate (loose text) and that reading is one."""
-        if self.province_reader is None or not ranked:
+        if not ranked:
             return ranked
         best = ranked[0]
         if best.format_name is not None or len(best.boxes) != 1:
             return ranked
         box = best.boxes[0]
-        probs, alphabet = self.province_reader.line_probabilities(work, box.quad)
+        probs, alphabet = province_lines.of(box)
         text = "".join(char for char, _ in greedy_reading(probs, alphabet))
         found = [
             c
@@ -528,7 +547,12 @@ class PlateRecognizer:
         self.last_loose_reread = True
         return sorted([*found, *ranked], key=lambda c: c.score, reverse=True)
 
-    def _settle_head(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
+    def _settle_head(
+        self,
+        engine_lines: LineProbabilities,
+        province_lines: LineProbabilities,
+        ranked: list[Candidate],
+    ) -> list[Candidate]:
         """The ranking with the best read's province and city letter settled by the
         engine's recognizer and the province reader together (the first read stays, as
         an alternative); see :mod:`.province_reader`.
@@ -536,7 +560,7 @@ class PlateRecognizer:
         It runs once, on the final ranking: settled earlier, a province-less read that
         gains its province could score past :data:`SECOND_LOOK_BELOW` and skip the
         second look that finds the whole plate."""
-        if self.province_reader is None or not ranked:
+        if not ranked:
             return ranked
         best = ranked[0]
         # A plate format, or one read without its province (loose text is left alone).
@@ -546,11 +570,7 @@ class PlateRecognizer:
         if not plate_read or len(best.boxes) != 1:
             return ranked
         box = best.boxes[0]
-        lines = LineProbabilities(self.engine, work)  # type: ignore[arg-type]
-        readings: list[LineReading] = [
-            lines.of(box),
-            self.province_reader.line_probabilities(work, box.quad),
-        ]
+        readings: list[LineReading] = [engine_lines.of(box), province_lines.of(box)]
         settled = likeliest_head(readings, best.text)
         if settled is None:
             return ranked
@@ -615,22 +635,26 @@ def _whole_plate(cand: Candidate) -> bool:
 
 
 class LineProbabilities:
-    """The recognizer's character probabilities along the text lines of one image, each
-    line computed once: several second looks may ask for the same line."""
+    """A recognizer's character probabilities along the text lines of one image, each
+    line computed once: several second looks may ask for the same line.
 
-    def __init__(self, engine: ProbabilityOcrEngine, image: np.ndarray) -> None:
-        self._engine = engine
+    ``kept`` takes the probabilities a box kept from being read (the engine's own); off
+    for another recognizer, such as the province reader."""
+
+    def __init__(self, reader: LineReader, image: np.ndarray, *, kept: bool = True) -> None:
+        self._reader = reader
         self._image = image
+        self._use_kept = kept
         self._known: dict[tuple[tuple[float, float], ...], tuple[np.ndarray, Sequence[str]]] = {}
 
     def of(self, box: TextBox) -> tuple[np.ndarray, Sequence[str]]:
         """Steps x alphabet probabilities of the line ``box`` (read in this image), and
         the alphabet."""
-        if box.probabilities is not None:
+        if self._use_kept and box.probabilities is not None:
             return box.probabilities
         key = tuple((float(x), float(y)) for x, y in box.quad)
         if key not in self._known:
-            self._known[key] = self._engine.line_probabilities(self._image, box.quad)
+            self._known[key] = self._reader.line_probabilities(self._image, box.quad)
         return self._known[key]
 
 

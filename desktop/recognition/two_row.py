@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
 from .constrained import decode_patterns
-from .province_reader import LineReading, formats_ending_in, head_slots, joint_log_probs
+from .province_reader import LineReader, formats_ending_in, head_slots, joint_log_probs
 
 #: Characters in the lower row of a two-row plate.
 LOWER_ROW_LENGTH = 5
@@ -34,14 +33,6 @@ UPPER_ROW_BANDS = ((-0.4, 0.15), (-0.25, 0.3), (-0.1, 0.45))
 UPPER_ROW_MIN_LOG_PROB = -12.0
 
 Quad = tuple[tuple[float, float], ...]
-
-
-class LineReader(Protocol):
-    """A recognizer giving character probabilities along a line of an image."""
-
-    def line_probabilities(
-        self, image_bgr: np.ndarray, quad: Sequence[Sequence[float]]
-    ) -> LineReading: ...
 
 
 @dataclass(frozen=True)
