@@ -195,7 +195,10 @@ class PlateConsensus:
     so a departed vehicle is still noticed, and :meth:`lane_empty` when the worker knows
     the lane is empty. Each returns the reads emitted by that call (usually none, at
     most one per vehicle). With ``region`` set, candidates are fitted to the region's
-    formats by :func:`desktop.plates.correct` and those that fit none are dropped.
+    formats by :func:`desktop.plates.correct` and those that fit none are dropped;
+    ``digit_zero`` then writes every O as 0, as the recognizer does for regions whose
+    registries take the two for one symbol (a letter slot read "0" stays "0": R0N464,
+    not RON464, so the read the booth looks up is the recognizer's own).
     Not thread-safe: one instance per lane, owned by the lane's recognition worker.
     """
 
@@ -204,12 +207,14 @@ class PlateConsensus:
         lane: str,
         *,
         region: str | None = None,
+        digit_zero: bool = False,
         config: ConsensusConfig | None = None,
         id_factory: Callable[[], uuid.UUID] = uuid.uuid4,
         wall_time: Callable[[float], datetime] = _default_seen_at,
     ) -> None:
         self.lane = lane
         self.region = region
+        self.digit_zero = digit_zero
         self.config = config or ConsensusConfig()
         self._new_id = id_factory
         self._wall_time = wall_time
@@ -313,6 +318,8 @@ class PlateConsensus:
                 if fitted is None:
                     continue
                 text = fitted.text
+            if self.digit_zero:
+                text = text.replace("O", "0")
             if not text:
                 continue
             if text not in reads or cand.confidence > reads[text].confidence:

@@ -164,7 +164,8 @@ class PlateRecognizer:
     character the engine did not read, as booth systems let the operator set the local
     province; ``province_reader`` (Chinese plates, engines that give probabilities)
     settles the best read's province and city letter together with the engine's own
-    recognizer (default: the shared :class:`ProvinceReader`; False: none).
+    recognizer, and with it reads the upper row of two-row plates (default: the shared
+    :class:`ProvinceReader`; False: none).
     """
 
     def __init__(

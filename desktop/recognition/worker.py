@@ -97,7 +97,10 @@ class RecognitionWorker:
         self.lanes = list(lanes)
         for lane in self.lanes:
             lane.consensus = lane.consensus or PlateConsensus(
-                lane.name, region=recognizer.region, config=consensus_config
+                lane.name,
+                region=recognizer.region,
+                digit_zero=recognizer.digit_zero,
+                config=consensus_config,
             )
         self._recognizer = recognizer
         self._on_read = on_read

@@ -181,6 +181,17 @@ def test_region_correction_merges_positional_misreads() -> None:
     assert reads[0].read.alternatives == ()
 
 
+def test_a_zero_read_in_a_letter_slot_stays_the_recognizers_zero_where_o_is_0() -> None:
+    # US registries take O and 0 for one symbol; the recognizer writes 0 (R0N464).
+    us = PlateConsensus("us-lane", region="us", digit_zero=True)
+    reads, _ = play(us, [[c("R0N464")]] * 3)
+    assert [r.read.plate for r in reads] == ["R0N464"]
+    # Without digit_zero the layout's letter slot makes it an O.
+    plain = PlateConsensus("us-lane", region="us")
+    reads, _ = play(plain, [[c("R0N464")]] * 3)
+    assert [r.read.plate for r in reads] == ["RON464"]
+
+
 def test_same_input_gives_same_output() -> None:
     frames = [[c("A8C1234", 0.6)], [c("ABC1234", 0.9)], [], [c("ABC1234", 0.8)]] * 3
     first, _ = play(make(), frames)
