@@ -21,7 +21,6 @@ import functools
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
@@ -29,6 +28,7 @@ from desktop import plates
 from desktop.resources import resource_path
 
 from .constrained import decode_patterns
+from .lines import LineReading
 from .rapidocr_engine import default_threads, pp_ocr_recognizer, recognizer_probabilities
 
 PROVINCE_MODEL = "ch_PP-OCRv4_rec_infer.onnx"
@@ -40,16 +40,6 @@ HEAD = 2
 #: (``FALLBACK_LOG_ODDS``). On rendered plates with the province painted over, the
 #: reading without it still wins (tests/desktop/recognition/test_province_reader.py).
 NO_PROVINCE_LOG_ODDS = 3.2
-
-LineReading = tuple[np.ndarray, Sequence[str]]
-
-
-class LineReader(Protocol):
-    """A recognizer giving character probabilities along a line of an image."""
-
-    def line_probabilities(
-        self, image_bgr: np.ndarray, quad: Sequence[Sequence[float]]
-    ) -> LineReading: ...
 
 
 class ProvinceReader:

@@ -16,15 +16,12 @@ import numpy as np
 from desktop import plates
 
 from .candidates import (
-    FORMAT_BONUS,
-    NO_PROVINCE_BONUS,
-    NO_PROVINCE_FORMAT,
     Candidate,
     confidence,
     score_candidates,
-    score_text,
 )
-from .constrained import decode_patterns, decode_slots, greedy_reading
+from .chinese import ChineseSteps
+from .constrained import decode_patterns, greedy_reading
 from .engine import (
     Box,
     DetailedOcrEngine,
@@ -33,14 +30,8 @@ from .engine import (
     TextBox,
     overlap,
 )
-from .province_reader import (
-    LineReader,
-    LineReading,
-    ProvinceReader,
-    likeliest_head,
-    shared_province_reader,
-)
-from .two_row import read_upper_row
+from .lines import LineProbabilities
+from .province_reader import ProvinceReader, shared_province_reader
 
 log = logging.getLogger(__name__)
 
@@ -72,21 +63,6 @@ TILE_FRACTION = 2 / 3
 #: at full resolution; a 1080p frame's 1280 px tiles are scaled down, which cut the
 #: tiled pass on a 1080p photo (cn-easypr 0085) from 0.8 to 0.5 s and read the same.
 TILE_MAX_SIDE = 960
-#: Province-less Chinese candidates (best first) whose line is re-read for its province.
-PROVINCE_REREADS = 3
-#: Best candidates whose line is looked above for the upper row of a two-row plate
-#: (when the best read is not a whole plate); see :mod:`.two_row`.
-UPPER_ROW_TRIES = 3
-#: A re-read province character must be this many times more probable than the
-#: runner-up, where the recognizer is at least PROVINCE_PRESENCE sure some character
-#: stands. On the cn-easypr photos the nine provinces read as "M", "R" or a wrong
-#: character had margins of 3.9 to 300000 and presence 0.48 to 0.98; on rendered plates
-#: with the province painted over, presence stayed under 0.14 while margins reached 20.
-PROVINCE_MARGIN = 3.0
-PROVINCE_PRESENCE = 0.4
-PROVINCE_REREAD_BONUS = FORMAT_BONUS / 2
-# A filled-in province is a guess: worth less than a read one.
-PROVINCE_FILLED_BONUS = FORMAT_BONUS / 2
 #: A read longer than every specific plate format of its region, whose first or last
 #: character the recognizer gives less than this probability, is also scored without
 #: that character: state emblems beside the serial (Arizona's cactus read as "4") come
@@ -203,6 +179,16 @@ class PlateRecognizer:
         elif province_reader and not reads_provinces:
             raise ValueError("a province reader reads Chinese plates with a probability engine")
         self.province_reader = province_reader or None
+        self._chinese = (
+            ChineseSteps(
+                engine,  # type: ignore[arg-type]
+                self._rank,
+                province_reader=self.province_reader,
+                default_province=default_province,
+            )
+            if self.region == "cn"
+            else None
+        )
         # None for regions with fallback formats only: no read is longer than expected.
         self._longest_format = max(
             (fmt.length for fmt in plates.profile(region).formats if not fmt.fallback),
@@ -215,15 +201,24 @@ class PlateRecognizer:
         self.last_second_look = False
         #: Whether the last :meth:`recognize` call ran the tiled pass, for benchmarks.
         self.last_tiled = False
-        #: Whether the last :meth:`recognize` call changed its best read's province or
-        #: city letter with the province reader, for benchmarks.
-        self.last_head_settled = False
-        #: Whether the last :meth:`recognize` call added the province reader's reading of
-        #: a loose best read's line, for benchmarks.
-        self.last_loose_reread = False
-        #: Whether the last :meth:`recognize` call read the upper row of a two-row plate,
-        #: for benchmarks.
-        self.last_upper_row = False
+
+    @property
+    def last_head_settled(self) -> bool:
+        """Whether the last :meth:`recognize` call changed its best read's province or
+        city letter with the province reader, for benchmarks."""
+        return self._chinese is not None and self._chinese.last_head_settled
+
+    @property
+    def last_loose_reread(self) -> bool:
+        """Whether the last :meth:`recognize` call added the province reader's reading
+        of a loose best read's line, for benchmarks."""
+        return self._chinese is not None and self._chinese.last_loose_reread
+
+    @property
+    def last_upper_row(self) -> bool:
+        """Whether the last :meth:`recognize` call read the upper row of a two-row
+        plate, for benchmarks."""
+        return self._chinese is not None and self._chinese.last_upper_row
 
     def recognize(self, image_bgr: np.ndarray, roi: Box | None = None) -> list[PlateCandidate]:
         """Plates in ``image_bgr`` (or in its ``roi`` x, y, w, h), best first."""
@@ -236,7 +231,6 @@ class PlateRecognizer:
         if image.size == 0:
             return []
         work, scale, pad = self._prepare(image)
-        self.last_head_settled = self.last_loose_reread = self.last_upper_row = False
         whole_line: list[TextBox] = []
         if pad and isinstance(self.engine, DetailedOcrEngine):
             # A tight crop may be one text line already: read it as such first.
@@ -246,9 +240,9 @@ class PlateRecognizer:
             quad = ((pad, pad), (x1, pad), (x1, y1), (pad, y1))
             whole_line.append(TextBox.from_quad(raw, rec_score, quad))
         ranked = self._look_again(work, self._read(work, whole_line, tiles=not pad))
-        if self.province_reader is not None:
-            ranked = self._read_chinese_heads(work, ranked)
-        ranked = self._fill_default_province(ranked)
+        if self._chinese is not None:
+            ranked = self._chinese.read_heads(work, ranked)
+            ranked = self._chinese.fill_default_province(ranked)
         plates_found = self._group(ranked)
 
         def to_source(cand: Candidate) -> Box:
@@ -395,7 +389,9 @@ class PlateRecognizer:
         lines = LineProbabilities(self.engine, work)
         ranked = self._trim_doubtful_edges(lines, ranked)
         ranked = self._choose_formats(lines, ranked)
-        return self._reread_provinces(lines, ranked) if self.region == "cn" else ranked
+        if self._chinese is not None:
+            ranked = self._chinese.reread_provinces(lines, ranked)
+        return ranked
 
     def _choose_formats(self, lines: LineProbabilities, ranked: list[Candidate]) -> list[Candidate]:
         """For each of the best few reads that more than one format of the region could
@@ -449,156 +445,6 @@ class PlateRecognizer:
         # Trimmed reads first: on an equal score the recognizer's doubt decides.
         return sorted([*found, *ranked], key=lambda c: c.score, reverse=True)
 
-    def _fill_default_province(self, ranked: list[Candidate]) -> list[Candidate]:
-        """Chinese reads still without their province character get the booth's local
-        province (when one is set): a guess, so made last, after every reading of the
-        line (a read province wins over it)."""
-        if self.region != "cn" or not self.default_province:
-            return ranked
-        filled = [self._with_province(c) for c in ranked]
-        return sorted(filled, key=lambda c: c.score, reverse=True)
-
-    def _reread_provinces(
-        self, lines: LineProbabilities, ranked: list[Candidate]
-    ) -> list[Candidate]:
-        """Add the full plate for each of the first few province-less reads whose line,
-        decoded under a Chinese format, shows a clear province character."""
-        headless = [c for c in ranked[:PROVINCE_REREADS] if c.format_name == NO_PROVINCE_FORMAT]
-        found: list[Candidate] = []
-        for cand in headless:
-            if len(cand.boxes) != 1:
-                continue  # a merged line: the province sits in another box's crop
-            box = cand.boxes[0]
-            probs, alphabet = lines.of(box)
-            province = _clear_province(probs, alphabet, cand.text)
-            if province is None:
-                continue
-            reread = replace(box, text=province + cand.text)
-            # Ranked between a province-less read and a plate read whole: a line that only
-            # fits once re-decoded must not beat another line that fits as read.
-            found.extend(
-                replace(c, score=cand.score - NO_PROVINCE_BONUS + PROVINCE_REREAD_BONUS)
-                for c in self._rank([reread])
-                if c.format_name != NO_PROVINCE_FORMAT
-            )
-        if not found:
-            return ranked
-        return sorted([*ranked, *found], key=lambda c: c.score, reverse=True)
-
-    def _read_chinese_heads(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
-        """The ranking after the province reader's steps: two-row plates read whole, a
-        loose best line read again, then the best read's head settled; each line is
-        recognized once by each recognizer."""
-        assert self.province_reader is not None
-        engine_lines = LineProbabilities(self.engine, work)  # type: ignore[arg-type]
-        province_lines = LineProbabilities(self.province_reader, work, kept=False)
-        ranked = self._read_upper_rows(work, ranked)
-        ranked = self._read_loose_line_again(province_lines, ranked)
-        return self._settle_head(engine_lines, province_lines, ranked)
-
-    def _read_upper_rows(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
-        """The ranking with two-row plates added: when the best read is no whole plate,
-        each of the first few reads that could be a two-row plate's lower row, with the
-        upper row read above its line (see :mod:`.two_row`)."""
-        if not ranked or _whole_plate(ranked[0]):
-            return ranked
-        readers = (self.engine, self.province_reader)
-        found: list[Candidate] = []
-        for cand in ranked[:UPPER_ROW_TRIES]:
-            if len(cand.boxes) != 1:
-                continue
-            lower = cand.boxes[0]
-            upper = read_upper_row(work, lower.quad, cand.text, readers)  # type: ignore[arg-type]
-            if upper is None:
-                continue
-            score, text, format_name = score_text(upper.head + cand.text, lower.score, self.region)
-            if format_name in (None, NO_PROVINCE_FORMAT):
-                continue
-            upper_box = TextBox.from_quad(upper.head, lower.score, upper.quad)
-            found.append(
-                Candidate(
-                    upper.head + cand.raw, text, score, lower.score, (upper_box, lower), format_name
-                )
-            )
-        if not found:
-            return ranked
-        self.last_upper_row = True
-        return sorted([*found, *ranked], key=lambda c: c.score, reverse=True)
-
-    def _read_loose_line_again(
-        self, province_lines: LineProbabilities, ranked: list[Candidate]
-    ) -> list[Candidate]:
-        """The ranking with the province reader's own reading of the best read's line
-        added, when the best read is no plate (loose text) and that reading is one."""
-        if not ranked:
-            return ranked
-        best = ranked[0]
-        if best.format_name is not None or len(best.boxes) != 1:
-            return ranked
-        box = best.boxes[0]
-        probs, alphabet = province_lines.of(box)
-        text = "".join(char for char, _ in greedy_reading(probs, alphabet))
-        found = [
-            c
-            for c in self._rank([replace(box, text=text)])
-            if c.format_name not in (None, NO_PROVINCE_FORMAT) and not c.fallback_format
-        ]
-        if not found:
-            return ranked
-        self.last_loose_reread = True
-        return sorted([*found, *ranked], key=lambda c: c.score, reverse=True)
-
-    def _settle_head(
-        self,
-        engine_lines: LineProbabilities,
-        province_lines: LineProbabilities,
-        ranked: list[Candidate],
-    ) -> list[Candidate]:
-        """The ranking with the best read's province and city letter settled by the
-        engine's recognizer and the province reader together (the first read stays, as
-        an alternative); see :mod:`.province_reader`.
-
-        It runs once, on the final ranking: settled earlier, a province-less read that
-        gains its province could score past :data:`SECOND_LOOK_BELOW` and skip the
-        second look that finds the whole plate."""
-        if not ranked:
-            return ranked
-        best = ranked[0]
-        # A plate format, or one read without its province (loose text is left alone).
-        plate_read = best.format_name is not None and (
-            best.format_name == NO_PROVINCE_FORMAT or not best.fallback_format
-        )
-        if not plate_read or len(best.boxes) != 1:
-            return ranked
-        box = best.boxes[0]
-        readings: list[LineReading] = [engine_lines.of(box), province_lines.of(box)]
-        settled = likeliest_head(readings, best.text)
-        if settled is None:
-            return ranked
-        again = [c for c in self._rank([replace(box, text=settled)]) if c.text == settled]
-        if not again or again[0].format_name == NO_PROVINCE_FORMAT:
-            return ranked
-        score = best.score
-        if best.format_name == NO_PROVINCE_FORMAT:
-            score += PROVINCE_REREAD_BONUS - NO_PROVINCE_BONUS
-        self.last_head_settled = True
-        return [replace(again[0], score=score), *ranked]
-
-    def _with_province(self, cand: Candidate) -> Candidate:
-        """Give a province-less Chinese read the booth's local province character."""
-        if cand.format_name != NO_PROVINCE_FORMAT:
-            return cand
-        fitted = plates.correct(self.default_province + cand.text, self.region)
-        if fitted is None or fitted.format.fallback:
-            return cand
-        return replace(
-            cand,
-            text=fitted.text,
-            score=cand.score - NO_PROVINCE_BONUS + PROVINCE_FILLED_BONUS,
-            format_name=fitted.format.name,
-            fallback_format=False,
-        )
-
     def _prepare(self, image: np.ndarray) -> tuple[np.ndarray, float, int]:
         """Scale a large photo down, or give a tight crop a grey margin; returns the
         working image, the scale applied and the margin added (in working pixels)."""
@@ -628,35 +474,6 @@ class PlateRecognizer:
             elif cand.score >= self.min_score and len(clusters) < self.max_plates:
                 clusters.append((cand, []))
         return clusters
-
-
-def _whole_plate(cand: Candidate) -> bool:
-    """True when ``cand`` reads as a specific plate format, province and all."""
-    return cand.format_name not in (None, NO_PROVINCE_FORMAT) and not cand.fallback_format
-
-
-class LineProbabilities:
-    """A recognizer's character probabilities along the text lines of one image, each
-    line computed once: several second looks may ask for the same line.
-
-    ``kept`` takes the probabilities a box kept from being read (the engine's own); off
-    for another recognizer, such as the province reader."""
-
-    def __init__(self, reader: LineReader, image: np.ndarray, *, kept: bool = True) -> None:
-        self._reader = reader
-        self._image = image
-        self._use_kept = kept
-        self._known: dict[tuple[tuple[float, float], ...], tuple[np.ndarray, Sequence[str]]] = {}
-
-    def of(self, box: TextBox) -> tuple[np.ndarray, Sequence[str]]:
-        """Steps x alphabet probabilities of the line ``box`` (read in this image), and
-        the alphabet."""
-        if self._use_kept and box.probabilities is not None:
-            return box.probabilities
-        key = tuple((float(x), float(y)) for x, y in box.quad)
-        if key not in self._known:
-            self._known[key] = self._reader.line_probabilities(self._image, box.quad)
-        return self._known[key]
 
 
 def without_doubtful_edge(reading: Sequence[tuple[str, float]], raw: str) -> str | None:
@@ -733,21 +550,6 @@ def likeliest_fitting(
         if counts and (best is None or log_prob > best[0]):
             best = (log_prob, found, fmt)
     return None if best is None else (best[1], best[2])
-
-
-def _clear_province(probs: np.ndarray, alphabet: Sequence[str], rest: str) -> str | None:
-    """The province character of a line read as ``rest`` without one, when decoding the
-    line under a Chinese format gives the same ``rest`` and a clear province winner."""
-    for fmt in plates.profile("cn").formats:
-        if fmt.fallback or fmt.length != len(rest) + 1 or not fmt.fits(fmt.example[0] + rest):
-            continue
-        reading = decode_slots(probs, alphabet, fmt.allowed)
-        if reading is not None and reading.text[1:] == rest:
-            clear = (
-                reading.margins[0] >= PROVINCE_MARGIN and reading.presence[0] >= PROVINCE_PRESENCE
-            )
-            return reading.text[0] if clear else None
-    return None
 
 
 def _moved(cand: Candidate, zoom: float, origin: tuple[int, int]) -> Candidate:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .constrained import decode_patterns
-from .province_reader import LineReader, formats_ending_in, head_slots, joint_log_probs
+from .lines import LineReader
+from .province_reader import formats_ending_in, head_slots, joint_log_probs
 
 #: Characters in the lower row of a two-row plate.
 LOWER_ROW_LENGTH = 5
