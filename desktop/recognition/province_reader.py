@@ -9,7 +9,7 @@ recognizers' probabilities along the same line: the head whose whole plate readi
 two find likeliest together. On cn-easypr this read 120 photos of 128 instead of 115,
 on cn-lprnet-crops 955 crops of 999 instead of 776, and changed no right read.
 When the engine's best read of a photo is no plate at all, the reader's own reading of
-the line may be one (see ``PlateRecognizer._read_loose_line_again``).
+the line may be one (see :mod:`.chinese`).
 
 The PP-OCRv4 model ships in ``resources/models`` (see its README: Apache-2.0, from the
 ``rapidocr_onnxruntime`` wheel, whose own dependencies would pull the second OpenCV).
