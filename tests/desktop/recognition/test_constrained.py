@@ -8,7 +8,7 @@ import pytest
 
 from desktop import plates
 from desktop.recognition.constrained import decode_slots
-from desktop.recognition.engine import ProbabilityOcrEngine, TextBox, load_engine
+from desktop.recognition.engine import ProbabilityOcrEngine, TextBox
 from desktop.recognition.recognizer import PlateRecognizer
 from desktop.synthetic import render_plate
 from tests.desktop.recognition.ctc import probability_rows
@@ -72,13 +72,6 @@ def test_no_reading_when_a_slot_allows_nothing_the_recognizer_knows() -> None:
 
     assert decode_slots(probs, ALPHABET, [frozenset("AB"), frozenset("Z")]) is None
     assert decode_slots(probs, ALPHABET, [frozenset("AB")] * 3) is None  # too few steps
-
-
-@pytest.fixture(scope="module")
-def engine() -> ProbabilityOcrEngine:
-    loaded = load_engine("rapidocr")
-    assert isinstance(loaded, ProbabilityOcrEngine)
-    return loaded
 
 
 def plate_box(image: np.ndarray) -> TextBox:

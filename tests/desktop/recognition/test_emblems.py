@@ -9,7 +9,7 @@ import pytest
 
 from desktop.recognition.candidates import plate_alphabet, score_text
 from desktop.recognition.constrained import greedy_reading
-from desktop.recognition.engine import ProbabilityOcrEngine, load_engine
+from desktop.recognition.engine import ProbabilityOcrEngine
 from desktop.recognition.recognizer import PlateRecognizer, without_doubtful_edge
 from desktop.synthetic import render_plate
 from tests.desktop.recognition.ctc import probability_rows
@@ -68,13 +68,6 @@ def test_characters_latin_plates_never_carry_are_left_out_of_the_read() -> None:
     assert (text, fmt) == ("ASC7399", "us-3l4d")
     assert score_with_emblem < score_clean  # a dropped character costs like a correction
     assert plate_alphabet("cn") is None  # Chinese reads keep theirs for the province rules
-
-
-@pytest.fixture(scope="module")
-def engine() -> ProbabilityOcrEngine:
-    loaded = load_engine("rapidocr")
-    assert isinstance(loaded, ProbabilityOcrEngine)
-    return loaded
 
 
 def plate_with_cactus(serial: str, size: int, colour: tuple[int, int, int]) -> np.ndarray:

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from desktop.recognition.engine import ProbabilityOcrEngine, load_engine
+from desktop.recognition.engine import ProbabilityOcrEngine
 from desktop.recognition.recognizer import (
     PlateRecognizer,
     format_options,
@@ -134,13 +134,6 @@ def test_a_first_digit_read_as_a_letter_beyond_look_alikes_is_corrected() -> Non
 def test_a_vanity_plate_the_recognizer_is_sure_of_is_not_made_a_serial() -> None:
     assert any_reading(line(*map(sure, "BIGDOG")), "BIGDOG") == ("BIGDOG", "us-any-6")
     assert any_reading(line(*map(sure, "ATGCL04")), "ATGCL04") == ("ATGCL04", "us-any-7")
-
-
-@pytest.fixture(scope="module")
-def engine() -> ProbabilityOcrEngine:
-    loaded = load_engine("rapidocr")
-    assert isinstance(loaded, ProbabilityOcrEngine)
-    return loaded
 
 
 @pytest.mark.parametrize(

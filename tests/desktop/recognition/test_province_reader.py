@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from desktop.recognition.constrained import greedy_reading
-from desktop.recognition.engine import ProbabilityOcrEngine, TextBox, load_engine
+from desktop.recognition.engine import ProbabilityOcrEngine, TextBox
 from desktop.recognition.province_reader import (
     ProvinceReader,
     likeliest_head,
@@ -72,13 +72,6 @@ def test_a_read_no_chinese_format_takes_is_left_alone() -> None:
     first = line(FIRST, *(sure(c) for c in "1863218632"))
 
     assert likeliest_head([first, first], "1863218632") is None
-
-
-@pytest.fixture(scope="module")
-def engine() -> ProbabilityOcrEngine:
-    loaded = load_engine("rapidocr")
-    assert isinstance(loaded, ProbabilityOcrEngine)
-    return loaded
 
 
 def test_the_shipped_model_reads_a_rendered_plate() -> None:

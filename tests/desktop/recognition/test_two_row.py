@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from desktop import plates
-from desktop.recognition.engine import ProbabilityOcrEngine, load_engine
+from desktop.recognition.engine import ProbabilityOcrEngine
 from desktop.recognition.recognizer import PlateRecognizer
 from desktop.recognition.two_row import band_above
 from tests.desktop.recognition.rendered_cn import two_row_plate
@@ -17,13 +17,6 @@ def test_the_band_above_a_line_follows_its_height_and_slant() -> None:
 
     assert band_above(level, -0.5, 0.25) == ((0, -10), (100, -10), (100, 20), (0, 20))
     assert band_above(slanted, -0.5, 0.0) == ((0, 0), (100, -10), (100, 10), (0, 20))
-
-
-@pytest.fixture(scope="module")
-def engine() -> ProbabilityOcrEngine:
-    loaded = load_engine("rapidocr")
-    assert isinstance(loaded, ProbabilityOcrEngine)
-    return loaded
 
 
 @pytest.mark.parametrize(
