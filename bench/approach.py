@@ -75,7 +75,7 @@ def vehicle_reads(
 ) -> tuple[list[str], list[str], int]:
     """The clip's reads (one per vehicle the consensus saw), each frame's best read (""
     for none) and how many frames were read before the vehicle had its read."""
-    consensus = PlateConsensus("bench", region=recognizer.region, digit_zero=recognizer.digit_zero)
+    consensus = PlateConsensus("bench", region=recognizer.region)
     reads: list[str] = []
     per_frame: list[str] = []
     ocr_frames = 0

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.domain import PlateRead
-from desktop.plates import correct, match, normalize
+from desktop.plates import correct, match, normalize, validate
 
 log = logging.getLogger(__name__)
 
@@ -194,11 +194,12 @@ class PlateConsensus:
     for a frame with no plate), :meth:`tick` when frames are skipped (motion gate closed)
     so a departed vehicle is still noticed, and :meth:`lane_empty` when the worker knows
     the lane is empty. Each returns the reads emitted by that call (usually none, at
-    most one per vehicle). With ``region`` set, candidates are fitted to the region's
-    formats by :func:`desktop.plates.correct` and those that fit none are dropped;
-    ``digit_zero`` then writes every O as 0, as the recognizer does for regions whose
-    registries take the two for one symbol (a letter slot read "0" stays "0": R0N464,
-    not RON464, so the read the booth looks up is the recognizer's own).
+    most one per vehicle). With ``region`` set, a candidate that fits none of the
+    region's formats as it stands is fitted by :func:`desktop.plates.correct`, and
+    dropped when it fits none then either. One that fits is kept as it stands: the
+    recognizer has already chosen among the formats a read could be, by its
+    probabilities (a vanity CK0AIP over Missouri's CK0A1P, say), which the fewest
+    look-alike swaps would undo.
     Not thread-safe: one instance per lane, owned by the lane's recognition worker.
     """
 
@@ -207,14 +208,12 @@ class PlateConsensus:
         lane: str,
         *,
         region: str | None = None,
-        digit_zero: bool = False,
         config: ConsensusConfig | None = None,
         id_factory: Callable[[], uuid.UUID] = uuid.uuid4,
         wall_time: Callable[[float], datetime] = _default_seen_at,
     ) -> None:
         self.lane = lane
         self.region = region
-        self.digit_zero = digit_zero
         self.config = config or ConsensusConfig()
         self._new_id = id_factory
         self._wall_time = wall_time
@@ -313,13 +312,11 @@ class PlateConsensus:
             if cand.confidence < self.config.min_confidence:
                 continue
             text = normalize(cand.text)
-            if self.region is not None:
+            if self.region is not None and validate(text, self.region) is None:
                 fitted = correct(text, self.region)
                 if fitted is None:
                     continue
                 text = fitted.text
-            if self.digit_zero:
-                text = text.replace("O", "0")
             if not text:
                 continue
             if text not in reads or cand.confidence > reads[text].confidence:

@@ -99,7 +99,6 @@ class RecognitionWorker:
             lane.consensus = lane.consensus or PlateConsensus(
                 lane.name,
                 region=recognizer.region,
-                digit_zero=recognizer.digit_zero,
                 config=consensus_config,
             )
         self._recognizer = recognizer
