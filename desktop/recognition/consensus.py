@@ -179,8 +179,20 @@ class _Track:
 
 
 def _ranked(items: Iterable[TextSupport]) -> list[TextSupport]:
-    # Stable, deterministic order: confidence, then frames, then text.
-    return sorted(items, key=lambda s: (-s.confidence_sum, -s.frames, s.text))
+    """Texts best first by the support of their plate: their own confidence plus that of
+    every text that reads the same plate (OCR-equivalent or near, by
+    :func:`desktop.plates.match`), then by their own confidence, frames and text.
+
+    A plate misread a different way in each frame (CMM3083, CNM3083, CMH3083) still
+    outweighs a state name read alike in every frame beside it (TEXAS)."""
+    supports = list(items)
+    plate_sums = {
+        s.text: sum(o.confidence_sum for o in supports if match(o.text, s.text) is not None)
+        for s in supports
+    }
+    return sorted(
+        supports, key=lambda s: (-plate_sums[s.text], -s.confidence_sum, -s.frames, s.text)
+    )
 
 
 def _default_seen_at(at: float) -> datetime:

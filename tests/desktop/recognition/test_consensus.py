@@ -109,6 +109,19 @@ def test_the_best_crop_and_snapshot_travel_with_the_read_and_the_box_is_the_late
     assert reads[0].read.read_id == uuid.UUID(int=1)
 
 
+def test_a_plate_misread_differently_in_each_frame_outweighs_a_caption_read_alike() -> None:
+    # The state name beside the plate is read the same way in every frame, the plate
+    # (CWM3083) a different way in most: the plate's readings together weigh more.
+    plate_reads = ["CMM3083", "CNM3083", "CMM3083", "CNM3083", "CMH3083", "CKM3083", "CMM3083"]
+    consensus = make()
+    reads, at = play(consensus, [[c(text, 0.95), c("TEXAS", 0.57)] for text in plate_reads])
+    reads += consensus.lane_empty(at)
+
+    assert [r.read.plate for r in reads] == ["CMM3083"]
+    assert set(reads[0].read.alternatives) >= {"CNM3083", "CKM3083"}
+    assert "TEXAS" not in reads[0].read.alternatives
+
+
 def test_vehicle_leaving_before_agreement_gives_its_best_supported_text() -> None:
     consensus = make()
     reads, at = play(consensus, [[c("ABC1234", 0.7)], [c("A8C1234", 0.4)], [c("ABC1234", 0.6)]])
