@@ -179,20 +179,25 @@ class _Track:
 
 
 def _ranked(items: Iterable[TextSupport]) -> list[TextSupport]:
-    """Texts best first by the support of their plate: their own confidence plus that of
-    every text that reads the same plate (OCR-equivalent or near, by
-    :func:`desktop.plates.match`), then by their own confidence, frames and text.
+    """Texts best first: those reading the best-supported plate, then the others.
 
-    A plate misread a different way in each frame (CMM3083, CNM3083, CMH3083) still
-    outweighs a state name read alike in every frame beside it (TEXAS)."""
+    A plate's support is the confidence of every text that reads it (OCR-equivalent or
+    near, by :func:`desktop.plates.match`), so a plate misread a different way in each
+    frame (CMM3083, CNM3083, CMH3083) still outweighs a state name read alike in every
+    frame beside it (TEXAS). Among the texts of that plate, and among the others, the
+    order is their own confidence, then frames, then text (stable and deterministic)."""
     supports = list(items)
-    plate_sums = {
-        s.text: sum(o.confidence_sum for o in supports if match(o.text, s.text) is not None)
-        for s in supports
-    }
-    return sorted(
-        supports, key=lambda s: (-plate_sums[s.text], -s.confidence_sum, -s.frames, s.text)
-    )
+    if not supports:
+        return []
+
+    def own(s: TextSupport) -> tuple[float, int, str]:
+        return (-s.confidence_sum, -s.frames, s.text)
+
+    def plate_support(s: TextSupport) -> float:
+        return sum(o.confidence_sum for o in supports if match(o.text, s.text) is not None)
+
+    leader = min(supports, key=lambda s: (-plate_support(s), *own(s)))
+    return sorted(supports, key=lambda s: (match(s.text, leader.text) is None, *own(s)))
 
 
 def _default_seen_at(at: float) -> datetime:

@@ -122,6 +122,17 @@ def test_a_plate_misread_differently_in_each_frame_outweighs_a_caption_read_alik
     assert "TEXAS" not in reads[0].read.alternatives
 
 
+def test_of_the_plates_readings_the_best_supported_one_is_given() -> None:
+    # No reading of the plate (002HHM) comes up three times: the vehicle still gets
+    # one read when it leaves, the best-supported of them, not none.
+    plate_reads = ["002CHH", "002CHH", "0020HHH", "002HHN", "002HHM", "002HHH", "0020HHH"]
+    consensus = make()
+    reads, at = play(consensus, [[c(text)] for text in plate_reads])
+    reads += consensus.lane_empty(at)
+
+    assert [r.read.plate for r in reads] == ["002CHH"]
+
+
 def test_vehicle_leaving_before_agreement_gives_its_best_supported_text() -> None:
     consensus = make()
     reads, at = play(consensus, [[c("ABC1234", 0.7)], [c("A8C1234", 0.4)], [c("ABC1234", 0.6)]])
