@@ -168,11 +168,7 @@ class ChineseSteps:
         box = best.boxes[0]
         probs, alphabet = province_lines.of(box)
         text = "".join(char for char, _ in greedy_reading(probs, alphabet))
-        found = [
-            c
-            for c in self._rank([replace(box, text=text)])
-            if c.format_name not in (None, NO_PROVINCE_FORMAT) and not c.fallback_format
-        ]
+        found = [c for c in self._rank([replace(box, text=text)]) if _whole_plate(c)]
         if not found:
             return ranked
         self.last_loose_reread = True
@@ -188,10 +184,8 @@ class ChineseSteps:
         engine's recognizer and the province reader together (the first read stays, as
         an alternative); see :mod:`.province_reader`."""
         best = ranked[0]
-        # A plate format, or one read without its province (loose text is left alone).
-        plate_read = best.format_name is not None and (
-            best.format_name == NO_PROVINCE_FORMAT or not best.fallback_format
-        )
+        # A whole plate, or one read without its province (loose text is left alone).
+        plate_read = _whole_plate(best) or best.format_name == NO_PROVINCE_FORMAT
         if not plate_read or len(best.boxes) != 1:
             return ranked
         box = best.boxes[0]

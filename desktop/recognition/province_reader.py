@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -82,18 +82,30 @@ def likeliest_head(readings: Sequence[LineReading], text: str) -> str | None:
     if not fitting:
         return None
     pattern = [*head_slots(fitting), *(frozenset({char}) for char in rest)]
-    proposals = {text} | {
-        reading.text
-        for probs, alphabet in readings
-        for reading in decode_patterns(probs, alphabet, [pattern])
-        if reading is not None and any(fmt.fits(reading.text) for fmt in fitting)
-    }
+    proposals = {text} | readings_under(
+        readings, pattern, lambda read: any(fmt.fits(read) for fmt in fitting)
+    )
     if proposals == {text}:
         return None  # no recognizer reads another head there
     candidates = sorted(proposals)
     scored = zip(joint_log_probs(readings, candidates), candidates, strict=True)
     best_log_prob, best = max(scored)
     return None if best == text or best_log_prob == -np.inf else best
+
+
+def readings_under(
+    readings: Sequence[LineReading],
+    pattern: Sequence[frozenset[str]],
+    keep: Callable[[str], bool],
+) -> set[str]:
+    """Each recognizer's likeliest reading of its line under the slot ``pattern``, where
+    ``keep`` takes it."""
+    return {
+        reading.text
+        for probs, alphabet in readings
+        for reading in decode_patterns(probs, alphabet, [pattern])
+        if reading is not None and keep(reading.text)
+    }
 
 
 def formats_ending_in(rest: str) -> list[plates.PlateFormat]:

@@ -172,7 +172,6 @@ class PlateRecognizer:
         )
         if default_province is not None and default_province not in plates.CN_PROVINCES:
             raise ValueError(f"{default_province!r} is not a Chinese province character")
-        self.default_province = default_province
         reads_provinces = self.region == "cn" and isinstance(engine, ProbabilityOcrEngine)
         if province_reader is True:
             province_reader = shared_province_reader() if reads_provinces else False

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .constrained import decode_patterns
 from .lines import LineReader
-from .province_reader import formats_ending_in, head_slots, joint_log_probs
+from .province_reader import formats_ending_in, head_slots, joint_log_probs, readings_under
 
 #: Characters in the lower row of a two-row plate.
 LOWER_ROW_LENGTH = 5
@@ -79,13 +78,9 @@ def read_upper_row(
         band = band_above(quad, top, bottom)
         readings = [reader.line_probabilities(image, band) for reader in readers]
         heads = sorted(
-            {
-                reading.text
-                for probs, alphabet in readings
-                for reading in decode_patterns(probs, alphabet, [pattern])
-                if reading is not None
-                and any(fmt.fits(reading.text + lower_row) for fmt in fitting)
-            }
+            readings_under(
+                readings, pattern, lambda head: any(fmt.fits(head + lower_row) for fmt in fitting)
+            )
         )
         for log_prob, head in zip(joint_log_probs(readings, heads), heads, strict=True):
             if best is None or log_prob > best.log_prob:
