@@ -22,6 +22,7 @@ from rapidocr.ch_ppocr_det import TextDetector
 from rapidocr.ch_ppocr_rec import TextRecInput, TextRecognizer
 from rapidocr.utils.process_img import get_rotate_crop_image
 
+from .denormals import flush_denormal_weights
 from .engine import Box, TextBox, is_over, same_place
 
 log = logging.getLogger(__name__)
@@ -210,18 +211,22 @@ def pp_ocr_recognizer(model: Path, threads: int) -> TextRecognizer:
 
 
 def _session(model: Path, threads: int) -> ort.InferenceSession:
-    """An onnxruntime CPU session with ``threads`` intra-op threads that do not spin.
+    """An onnxruntime CPU session with ``threads`` intra-op threads that do not spin, on
+    ``model`` with its denormal weights flushed to zero (see :mod:`.denormals`).
 
     Spinning worker threads keep a core busy between inferences; on a 2-core booth
     that time belongs to the capture threads and the user interface.
     """
+    weights, flushed = flush_denormal_weights(model.read_bytes())
+    if flushed:
+        log.debug("%s: %d denormal weights flushed to zero", model.name, flushed)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(weights, options, providers=["CPUExecutionProvider"])
 
 
 def worth_reading(quad: np.ndarray) -> bool:
