@@ -3,8 +3,9 @@
 Like Frigate's habit of merging plate reads across frames before anyone sees them, the
 booth never reports a single frame's OCR. :class:`PlateConsensus` groups a lane's
 per-frame candidates into *vehicles* (reads that are the same plate, or OCR-equivalent or
-near to it by :func:`desktop.plates.match`), and emits exactly one
-:class:`~desktop.domain.PlateRead` per vehicle:
+near to it by :func:`desktop.plates.match`, or read at the place of the vehicle's plate in
+the very next frame), and emits exactly one :class:`~desktop.domain.PlateRead` per
+vehicle:
 
 * as soon as enough frames agree: the same text in at least ``agree_frames`` of the
   vehicle's last ``window_frames`` frames with reads, summed confidence at least
@@ -37,6 +38,15 @@ log = logging.getLogger(__name__)
 
 # Tracks of other plates kept aside while a vehicle is being read.
 MAX_PENDING = 3
+#: A read whose box centre lies within this many plate widths of a box the vehicle was
+#: read at in the frame just before (and whose height is within SAME_PLACE_HEIGHT_RATIO
+#: of it) is the same plate, however differently it is read: a plate moves little from
+#: one processed frame to the next, and a vehicle never gives way to the next one
+#: between two frames.
+SAME_PLACE_WIDTHS = 0.75
+SAME_PLACE_HEIGHT_RATIO = 1.5
+
+Box = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -53,7 +63,7 @@ class FrameCandidate:
     snapshot: Any = None
     crop_path: Path | None = None
     snapshot_path: Path | None = None
-    box: tuple[int, int, int, int] | None = None
+    box: Box | None = None
 
 
 @dataclass(frozen=True)
@@ -121,7 +131,7 @@ class VehicleRead:
     decided_at: float
     crop: Any = None
     snapshot: Any = None
-    box: tuple[int, int, int, int] | None = None
+    box: Box | None = None
 
 
 @dataclass
@@ -131,7 +141,7 @@ class _Support:
     best: FrameCandidate | None = None
     best_at: float = 0.0
     best_seen_at: datetime | None = None
-    latest_box: tuple[int, int, int, int] | None = None
+    latest_box: Box | None = None
 
 
 @dataclass
@@ -146,9 +156,23 @@ class _Track:
     frames: int = 0
     emitted: bool = False
     emitted_text: str | None = None
+    last_boxes: list[Box] = field(default_factory=list)
 
     def matches(self, text: str) -> bool:
         return any(match(text, known) is not None for known in self.totals)
+
+    def takes(self, reads: dict[str, FrameCandidate], frame_no: int) -> bool:
+        """True when this frame's ``reads`` belong to this vehicle: one reads its plate,
+        or one was read where its plate was in the frame just before."""
+        if any(self.matches(text) for text in reads):
+            return True
+        if frame_no != self.last_frame_no + 1:
+            return False
+        return any(
+            cand.box is not None and _same_place(cand.box, box)
+            for cand in reads.values()
+            for box in self.last_boxes
+        )
 
     def add(
         self, reads: dict[str, FrameCandidate], at: float, seen_at: datetime, frame_no: int
@@ -157,6 +181,7 @@ class _Track:
         self.frames += 1
         self.last_seen = at
         self.last_frame_no = frame_no
+        self.last_boxes = [cand.box for cand in reads.values() if cand.box is not None]
         for text, cand in reads.items():
             support = self.totals.setdefault(text, _Support())
             support.frames += 1
@@ -198,6 +223,18 @@ def _ranked(items: Iterable[TextSupport]) -> list[TextSupport]:
 
     leader = min(supports, key=lambda s: (-plate_support(s), *own(s)))
     return sorted(supports, key=lambda s: (match(s.text, leader.text) is None, *own(s)))
+
+
+def _same_place(box: Box, other: Box) -> bool:
+    """True when x, y, w, h ``box`` is where ``other`` was, as one plate moves between two
+    processed frames (see :data:`SAME_PLACE_WIDTHS`)."""
+    x, y, w, h = box
+    ox, oy, ow, oh = other
+    if min(h, oh) <= 0 or max(h, oh) > SAME_PLACE_HEIGHT_RATIO * min(h, oh):
+        return False
+    dx = (x + w / 2) - (ox + ow / 2)
+    dy = (y + h / 2) - (oy + oh / 2)
+    return (dx * dx + dy * dy) ** 0.5 <= SAME_PLACE_WIDTHS * max(w, ow)
 
 
 def _default_seen_at(at: float) -> datetime:
@@ -274,7 +311,7 @@ class PlateConsensus:
             self._track = self._new_track(reads, at, wall)
             emitted.extend(self._check_agreement(at))
             return emitted
-        if any(track.matches(t) for t in reads):
+        if track.takes(reads, self._frame_no):
             # One lane, one vehicle: every text of a frame that reads this vehicle's plate
             # belongs to it (a sticker or dealer frame then only competes on support).
             track.add(reads, at, wall, self._frame_no)
@@ -312,7 +349,7 @@ class PlateConsensus:
     def _add_pending(self, reads: dict[str, FrameCandidate], at: float, wall: datetime) -> None:
         self._pending = [p for p in self._pending if at - p.last_seen <= self.config.gap_s]
         for pending in self._pending:
-            if any(pending.matches(t) for t in reads):
+            if pending.takes(reads, self._frame_no):
                 pending.add(reads, at, wall, self._frame_no)
                 return
         if len(self._pending) >= MAX_PENDING:

@@ -175,6 +175,38 @@ def test_next_vehicle_right_behind_takes_over_once_the_first_goes_quiet() -> Non
     assert [r.read.plate for r in reads] == ["ABC1234", "XYZ9876"]
 
 
+def at_place(text: str, x: int, y: int = 300, width: int = 120) -> FrameCandidate:
+    """A read of ``text`` whose plate box (a 3:1 plate) starts at ``x``, ``y``."""
+    return c(text, box=(x, y, width, width // 3))
+
+
+def test_a_plate_read_two_ways_at_the_same_place_is_one_vehicle() -> None:
+    """A plate drives up a few pixels per frame and is read FK4073, then FK4W3L: three
+    characters apart, so no plate match, but where the plate was a frame before."""
+    consensus = make()
+    frames = [[at_place("FK4073", 400 + 6 * i, width=120 + 4 * i)] for i in range(3)]
+    frames += [[at_place("FK4W3L", 418 + 6 * i, width=132 + 4 * i)] for i in range(5)]
+    reads, at = play(consensus, frames)
+    reads += consensus.lane_empty(at)
+    assert [r.read.plate for r in reads] == ["FK4073"]
+
+
+def test_another_plate_elsewhere_in_the_next_frame_is_not_taken_for_this_one() -> None:
+    consensus = make()
+    frames = [[at_place("ABC1234", 400)]] * 6 + [[at_place("XYZ9876", 100, y=80)]] * 6
+    reads, _ = play(consensus, frames)
+    assert [r.read.plate for r in reads] == ["ABC1234", "XYZ9876"]
+
+
+def test_the_next_car_where_the_last_one_stood_is_a_new_vehicle() -> None:
+    """Place joins reads only from one frame to the next: a frame without the plate in
+    between (the first car gone) leaves the spot at the barrier to the next car."""
+    consensus = make()
+    frames = [[at_place("ABC1234", 400)]] * 6 + [[]] + [[at_place("XYZ9876", 402)]] * 6
+    reads, _ = play(consensus, frames)
+    assert [r.read.plate for r in reads] == ["ABC1234", "XYZ9876"]
+
+
 def test_same_plate_within_the_cooldown_is_not_read_again() -> None:
     consensus = make(cooldown_s=30.0)
     reads, at = play(consensus, [[c("ABC1234")]] * 5)
