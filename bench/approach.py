@@ -4,10 +4,11 @@ A booth never reports one frame's read: its consensus (``desktop.recognition.con
 turns the frames of a vehicle into one read. This makes a clip of each photo of a
 labelled set, as a camera would see the vehicle drive up and stop: the photo shrunk
 (the vehicle farther away) then whole, each frame with its own sensor noise and JPEG
-compression. Every frame goes through the real recognizer and the lane's consensus as
-the recognition worker runs them (no OCR once the vehicle has its read), and the lane is
-declared empty at the end of the clip. A vehicle counts as read when the clip gives
-exactly one read and it equals the label.
+compression. Every frame goes through the real recognizer, and through the lane's
+consensus as the recognition worker feeds it (no more frames once the vehicle has its
+read: the worker stops reading then; the recognizer still reads them here, for the
+single-frame figures), and the lane is declared empty at the end of the clip. A vehicle
+counts as read when the clip gives exactly one read and it equals the label.
 
 The frames of a clip come from one photo, so they differ less than real video does:
 scale, noise and compression, not viewpoint, motion or light.

@@ -33,6 +33,7 @@ from typing import Any
 
 from desktop.domain import PlateRead
 from desktop.plates import correct, match, normalize, validate
+from desktop.recognition.engine import Box
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,6 @@ MAX_PENDING = 3
 #: between two frames.
 SAME_PLACE_WIDTHS = 0.75
 SAME_PLACE_HEIGHT_RATIO = 1.5
-
-Box = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -227,7 +226,9 @@ def _ranked(items: Iterable[TextSupport]) -> list[TextSupport]:
 
 def _same_place(box: Box, other: Box) -> bool:
     """True when x, y, w, h ``box`` is where ``other`` was, as one plate moves between two
-    processed frames (see :data:`SAME_PLACE_WIDTHS`)."""
+    processed frames (see :data:`SAME_PLACE_WIDTHS`). Not :func:`.engine.same_place`,
+    which asks two detections of one line in one image to cover the same area: a plate
+    driving up may barely overlap its box of the frame before."""
     x, y, w, h = box
     ox, oy, ow, oh = other
     if min(h, oh) <= 0 or max(h, oh) > SAME_PLACE_HEIGHT_RATIO * min(h, oh):

@@ -26,13 +26,13 @@ from desktop.recognition.consensus import (
     PlateConsensus,
     VehicleRead,
 )
+from desktop.recognition.engine import Box
 from desktop.recognition.evidence import EvidenceWriter
 from desktop.recognition.motion import MotionGate
 from desktop.recognition.recognizer import PlateRecognizer
 
 log = logging.getLogger(__name__)
 
-Box = tuple[int, int, int, int]
 Fractions = tuple[float, float, float, float]
 ReadListener = Callable[[VehicleRead], None]
 
