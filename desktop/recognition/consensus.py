@@ -13,10 +13,14 @@ vehicle:
 * when the vehicle leaves (no matching read for ``gap_s`` seconds, or the worker says the
   lane is empty), with the best-supported text if its support is sufficient.
 
-Once emitted, later reads of the same vehicle are absorbed silently. A per-lane cooldown
-keeps a plate that re-appears within ``cooldown_s`` of its last sighting (a car reversing,
-re-reads after a gap) from being emitted again. Time comes only from the frame timestamps
-the caller passes in, so the behaviour is deterministic and testable without a clock.
+Once emitted, later reads of the same vehicle are absorbed silently. The vehicle waits at
+the barrier while the attendant takes payment: :meth:`PlateConsensus.wants_frame` then
+asks for one frame every ``settled_read_interval_s``, enough to notice when it leaves
+without taking its dealer frame or a different read of its plate for a new vehicle. A
+per-lane cooldown keeps a plate that re-appears within ``cooldown_s`` of its last sighting
+(a car reversing, re-reads after a gap) from being emitted again. Time comes only from
+the frame timestamps the caller passes in, so the behaviour is deterministic and testable
+without a clock.
 """
 
 from __future__ import annotations
@@ -83,6 +87,9 @@ class ConsensusConfig:
     """Frames a text needs to be emitted when the vehicle leaves before agreement."""
     leave_confidence: float = 1.0
     """Summed confidence a text needs to be emitted when the vehicle leaves."""
+    settled_read_interval_s: float = 0.75
+    """Once the vehicle has its read, how often a frame is still read: under half of
+    ``gap_s``, so one read that misses the plate never ends a waiting vehicle."""
     cooldown_s: float = 60.0
     """A plate seen again within this long of its last sighting is not emitted again."""
     min_confidence: float = 0.0
@@ -246,15 +253,16 @@ class PlateConsensus:
     """Turn one lane's per-frame plate candidates into one :class:`PlateRead` per vehicle.
 
     Call :meth:`feed` for every frame the recognizer processed (an empty candidate list
-    for a frame with no plate), :meth:`tick` when frames are skipped (motion gate closed)
-    so a departed vehicle is still noticed, and :meth:`lane_empty` when the worker knows
-    the lane is empty. Each returns the reads emitted by that call (usually none, at
-    most one per vehicle). With ``region`` set, a candidate that fits none of the
-    region's formats as it stands is fitted by :func:`desktop.plates.correct`, and
-    dropped when it fits none then either. One that fits is kept as it stands: the
-    recognizer has already chosen among the formats a read could be, by its
-    probabilities (a vanity CK0AIP over Missouri's CK0A1P, say), which the fewest
-    look-alike swaps would undo.
+    for a frame with no plate), :meth:`empty_frame` for a frame the motion gate finds
+    empty, :meth:`tick` for a frame skipped because :meth:`wants_frame` said so, and
+    :meth:`lane_empty` when the worker knows the lane is empty (:meth:`tick` also lets
+    time pass when no frame comes at all). Each returns the reads emitted by that call
+    (usually none, at most one per vehicle). With ``region`` set, a candidate that fits
+    none of the region's formats as it stands is fitted by
+    :func:`desktop.plates.correct`, and dropped when it fits none then either. One that
+    fits is kept as it stands: the recognizer has already chosen among the formats a
+    read could be, by its probabilities (a vanity CK0AIP over Missouri's CK0A1P, say),
+    which the fewest look-alike swaps would undo.
     Not thread-safe: one instance per lane, owned by the lane's recognition worker.
     """
 
@@ -275,6 +283,7 @@ class PlateConsensus:
         self._track: _Track | None = None
         self._pending: list[_Track] = []  # reads of other plates, oldest first
         self._frame_no = 0
+        self._last_fed_at: float | None = None
         self._recent: dict[str, float] = {}  # emitted plate -> last time it was seen
 
     # -- public API -------------------------------------------------------------------
@@ -289,6 +298,19 @@ class PlateConsensus:
         """True when the current vehicle already has its read (the worker may read less often)."""
         return self._track is not None and self._track.emitted
 
+    def wants_frame(self, at: float) -> bool:
+        """True when the frame taken at ``at`` should be read and fed: every frame while a
+        vehicle is being read, then one per ``settled_read_interval_s`` once it has its
+        read (pass the others to :meth:`tick`).
+
+        Reading nothing once a vehicle has its read would end it after ``gap_s`` while
+        it still waits at the barrier; read again from scratch, its dealer frame or a
+        different misreading of its plate would then be reported as a second vehicle.
+        """
+        if not self.settled or self._last_fed_at is None:
+            return True
+        return at - self._last_fed_at >= self.config.settled_read_interval_s
+
     def feed(
         self,
         at: float,
@@ -302,6 +324,7 @@ class PlateConsensus:
         when omitted). Returns the reads emitted because of this frame.
         """
         self._frame_no += 1
+        self._last_fed_at = at
         wall = seen_at or self._wall_time(at)
         emitted = self.tick(at)
         reads = self._clean(candidates)
@@ -334,6 +357,12 @@ class PlateConsensus:
             return self._close(at)
         self._pending = [p for p in self._pending if at - p.last_seen <= self.config.gap_s]
         return []
+
+    def empty_frame(self, at: float) -> list[VehicleRead]:
+        """A frame taken at ``at`` shows no vehicle (the motion gate's word): no OCR, and
+        a car read next at the spot where the last plate was read is another car."""
+        self._frame_no += 1
+        return self.tick(at)
 
     def lane_empty(self, at: float) -> list[VehicleRead]:
         """The lane is known to be empty at ``at``: the current vehicle has left."""

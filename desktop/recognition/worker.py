@@ -165,8 +165,10 @@ class RecognitionWorker:
         roi = roi_pixels(lane.roi, frame.image.shape)
         if lane.gate is None:
             lane.gate = MotionGate(roi=roi)
-        if not lane.gate.update(frame.image) or consensus.settled:
-            # Nothing in the lane, or this vehicle already has its read: no OCR needed.
+        if not lane.gate.update(frame.image):
+            return consensus.empty_frame(frame.captured_at)
+        if not consensus.wants_frame(frame.captured_at):
+            # This vehicle has its read and was read just now.
             return consensus.tick(frame.captured_at)
         lane.ocr_frames += 1
         candidates = [

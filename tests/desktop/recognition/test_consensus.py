@@ -207,6 +207,64 @@ def test_the_next_car_where_the_last_one_stood_is_a_new_vehicle() -> None:
     assert [r.read.plate for r in reads] == ["ABC1234", "XYZ9876"]
 
 
+def test_a_car_at_the_spot_after_the_gate_saw_the_lane_empty_is_a_new_vehicle() -> None:
+    """The worker skips OCR while the motion gate sees an empty lane; such a frame still
+    parts the car that stood at the barrier from the next one stopping there."""
+    consensus = make()
+    reads, at = play(consensus, [[at_place("ABC1234", 400)]] * 4)
+    reads += consensus.empty_frame(at)
+    more, _ = play(consensus, [[at_place("XYZ9876", 402)]] * 6, start=at + STEP)
+    assert [r.read.plate for r in reads + more] == ["ABC1234", "XYZ9876"]
+
+
+#: Seconds between the frames a lane's camera gives the recognition worker.
+WORKER_STEP = 0.25
+
+
+def play_as_worker(
+    consensus: PlateConsensus, frames: list[list[FrameCandidate]], start: float = 0.0
+) -> tuple[list[VehicleRead], int, float]:
+    """Hand one frame per WORKER_STEP seconds to the consensus as the recognition worker
+    does: read and fed when the consensus asks for it, a tick otherwise. Returns every
+    read emitted, how many frames were read and the next timestamp."""
+    reads: list[VehicleRead] = []
+    read_frames = 0
+    at = start
+    for candidates in frames:
+        if consensus.wants_frame(at):
+            read_frames += 1
+            reads.extend(consensus.feed(at, candidates))
+        else:
+            reads.extend(consensus.tick(at))
+        at += WORKER_STEP
+    return reads, read_frames, at
+
+
+def test_a_vehicle_waiting_at_the_barrier_is_read_once_and_then_now_and_then() -> None:
+    """The car waits 20 s while the attendant takes payment, its plate glaring in most
+    frames so that only the dealer's name under it reads. Once the car has its read,
+    about one frame in three is read: enough to know it is still there, so its dealer
+    frame never becomes a second vehicle (ended after ``gap_s`` with nothing read, the
+    vehicle was read anew and DOMINION reported)."""
+    consensus = make()
+    plate = at_place("5LTA600", 400)
+    dealer = c("DOMINION", 0.6, box=(410, 350, 100, 14))
+    frames = [[plate, dealer]] * 4 + [[dealer]] * 60 + [[plate, dealer]] * 4 + [[dealer]] * 12
+    reads, read_frames, at = play_as_worker(consensus, frames)
+    reads += consensus.lane_empty(at)
+    assert [r.read.plate for r in reads] == ["5LTA600"]
+    interval = consensus.config.settled_read_interval_s
+    assert read_frames <= 3 + len(frames) * WORKER_STEP / interval + 1
+
+
+def test_the_next_car_after_a_waiting_one_gets_its_own_read() -> None:
+    consensus = make()
+    frames = [[at_place("ABC1234", 400)]] * 40 + [[]] * 6 + [[at_place("XYZ9876", 402)]] * 12
+    reads, _, at = play_as_worker(consensus, frames)
+    reads += consensus.lane_empty(at)
+    assert [r.read.plate for r in reads] == ["ABC1234", "XYZ9876"]
+
+
 def test_same_plate_within_the_cooldown_is_not_read_again() -> None:
     consensus = make(cooldown_s=30.0)
     reads, at = play(consensus, [[c("ABC1234")]] * 5)

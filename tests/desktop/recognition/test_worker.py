@@ -21,7 +21,7 @@ from desktop.recognition.engine import load_engine
 from desktop.recognition.evidence import EvidenceWriter
 from desktop.recognition.recognizer import PlateRecognizer
 from desktop.recognition.worker import LaneFeed, RecognitionWorker, roi_pixels
-from desktop.synthetic import LaneVideo, make_lane_video
+from desktop.synthetic import LaneVideo, Phase, make_lane_video
 
 PLATES = ["ABC1234", "7XYZ042", "RON464"]
 # US registries take O and 0 for one symbol: reads write 0, from the recognizer to the
@@ -85,6 +85,34 @@ def test_each_vehicle_gives_one_read_and_an_empty_lane_costs_no_ocr(
     assert all(read.read.lane == "Exit 1" and read.read.confidence > 0.5 for read in reads)
     empty_frames = sum(truth.plate is None for truth in lane_video.frames)
     assert lane.ocr_frames <= frames - empty_frames
+
+
+def test_a_vehicle_waiting_at_the_barrier_is_read_once_then_about_once_a_read_interval(
+    recognizer: PlateRecognizer, tmp_path: Path
+) -> None:
+    # 30 s per vehicle: it waits at the barrier for about 13 s.
+    video = make_lane_video(
+        tmp_path / "wait.avi", ["7XYZ042"], fps=FPS, size=(640, 360), seconds_per_vehicle=30, rng=5
+    )
+    lane = LaneFeed("Exit 1", NoFrames())
+    worker = RecognitionWorker([lane], recognizer, lambda read: None)
+
+    reads: list[VehicleRead] = []
+    ocr_while_waiting_with_a_read = 0
+    for frame, truth in zip(decoded_frames(video), video.frames, strict=True):
+        ocr_before, had_read = lane.ocr_frames, bool(reads)
+        reads.extend(worker.process(lane, frame))
+        if had_read and truth.phase is Phase.STOPPED:
+            ocr_while_waiting_with_a_read += lane.ocr_frames - ocr_before
+    assert lane.consensus is not None
+    reads.extend(lane.consensus.lane_empty(video.frame_count / FPS + 60))
+
+    assert [read.read.plate for read in reads] == ["7XYZ042"]
+    waiting_s = sum(truth.phase is Phase.STOPPED for truth in video.frames) / FPS
+    interval = lane.consensus.config.settled_read_interval_s
+    # Still watched (so a dealer frame or a misreading is never a second vehicle), at a
+    # fraction of the camera's frames.
+    assert waiting_s / interval / 2 <= ocr_while_waiting_with_a_read <= waiting_s / interval + 1
 
 
 def test_a_region_of_interest_outside_the_plate_reads_nothing(
