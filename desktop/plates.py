@@ -309,6 +309,34 @@ def _german_formats() -> tuple[PlateFormat, ...]:
 
 
 _NL_LETTERS = "BDFGHJKLNPRSTVXZ"
+
+
+def _dutch_formats() -> tuple[PlateFormat, ...]:
+    # Dutch "sidecodes": three groups split by dashes, written here as the serial with
+    # the dashes in place.
+    return tuple(
+        PlateFormat(
+            f"nl-{slots.lower()}",
+            slots,
+            example.replace("-", ""),
+            f"Netherlands: {example}",
+            letters=_NL_LETTERS,
+            breaks=tuple(i - n for n, i in enumerate(_dash_positions(example))),
+        )
+        for slots, example in (
+            ("DDLLLD", "12-BDF-3"),
+            ("DLLLDD", "1-BDF-23"),
+            ("LLDDDL", "BD-123-F"),
+            ("LDDDLL", "B-123-DF"),
+            ("LLLDDL", "BDF-12-G"),
+        )
+    )
+
+
+def _dash_positions(example: str) -> list[int]:
+    return [i for i, ch in enumerate(example) if ch == "-"]
+
+
 _ES_LETTERS = "BCDFGHJKLMNPRSTVWXYZ"
 
 PROFILES: Mapping[str, RegionProfile] = MappingProxyType(
@@ -398,29 +426,30 @@ PROFILES: Mapping[str, RegionProfile] = MappingProxyType(
                     "fr",
                     "LLDDDLL",
                     "AB123CD",
-                    "France (SIV)",
+                    "France (SIV): AB-123-CD",
                     letters=LATIN_LETTERS.translate(str.maketrans("", "", "IOU")),
+                    breaks=(2, 5),
                 ),
                 PlateFormat(
                     "it",
                     "LLDDDLL",
                     "AB123CD",
-                    "Italy",
+                    "Italy: AB 123CD",
                     letters=LATIN_LETTERS.translate(str.maketrans("", "", "IOQU")),
+                    breaks=(2,),
                 ),
-                PlateFormat("es", "DDDDLLL", "1234BCD", "Spain", letters=_ES_LETTERS),
+                PlateFormat(
+                    "es", "DDDDLLL", "1234BCD", "Spain: 1234 BCD", letters=_ES_LETTERS, breaks=(4,)
+                ),
                 PlateFormat(
                     "uk",
                     "LLDDLLL",
                     "AB12CDE",
-                    "United Kingdom",
+                    "United Kingdom: AB12 CDE",
                     letters=LATIN_LETTERS.translate(str.maketrans("", "", "IQ")),
+                    breaks=(4,),
                 ),
-                PlateFormat("nl-ddllld", "DDLLLD", "12BDF3", "Netherlands", letters=_NL_LETTERS),
-                PlateFormat("nl-dllldd", "DLLLDD", "1BDF23", "Netherlands", letters=_NL_LETTERS),
-                PlateFormat("nl-lldddl", "LLDDDL", "BD123F", "Netherlands", letters=_NL_LETTERS),
-                PlateFormat("nl-ldddll", "LDDDLL", "B123DF", "Netherlands", letters=_NL_LETTERS),
-                PlateFormat("nl-lllddl", "LLLDDL", "BDF12G", "Netherlands", letters=_NL_LETTERS),
+                *_dutch_formats(),
                 *_german_formats(),
                 *_alnum_fallbacks("eu", range(5, 9)),
             ),
@@ -430,7 +459,7 @@ PROFILES: Mapping[str, RegionProfile] = MappingProxyType(
             "Brazil: Mercosul and the older national layout",
             (
                 PlateFormat("br-mercosul", "LLLDLDD", "ABC1D23", "Mercosul"),
-                PlateFormat("br-old", "LLLDDDD", "ABC1234", "pre-Mercosul"),
+                PlateFormat("br-old", "LLLDDDD", "ABC1234", "pre-Mercosul: ABC-1234", breaks=(3,)),
             ),
         ),
         "generic": RegionProfile(

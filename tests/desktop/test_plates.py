@@ -317,6 +317,21 @@ def test_a_character_where_format_groups_meet_can_be_left_out(
     assert without_break_character(read, "us") == expected
 
 
+@pytest.mark.parametrize(
+    ("read", "region", "expected"),
+    [
+        ("1234XBCD", "eu", ["1234BCD"]),  # Spain 1234 BCD, the gap read as X
+        ("AB12XCDE", "eu", ["AB12CDE"]),  # United Kingdom AB12 CDE
+        ("AB1123CD", "eu", ["AB123CD", "AB112CD"]),  # France AB-123-CD: either dash
+        ("BDF12XG", "eu", ["BDF12G"]),  # Netherlands BDF-12-G, its second dash read as X
+        ("ABCI1234", "br", ["ABC1234"]),  # Brazil's older ABC-1234, its dash read as I
+        ("ABC1XD23", "br", []),  # Mercosul ABC1D23 has no gap
+    ],
+)
+def test_european_and_brazilian_group_breaks(read: str, region: str, expected: list[str]) -> None:
+    assert without_break_character(read, region) == expected
+
+
 def test_regions_without_group_breaks_leave_every_character() -> None:
     assert without_break_character("京A1X2345", "cn") == []
     with pytest.raises(ValueError, match="breaks"):
