@@ -8,6 +8,7 @@ goes through :func:`normalize` first, so the rest of the code compares like with
 from __future__ import annotations
 
 import enum
+import itertools
 import re
 import string
 import unicodedata
@@ -312,8 +313,8 @@ _NL_LETTERS = "BDFGHJKLNPRSTVXZ"
 
 
 def _dutch_formats() -> tuple[PlateFormat, ...]:
-    # Dutch "sidecodes": three groups split by dashes, written here as the serial with
-    # the dashes in place.
+    # Dutch "sidecodes": three groups split by dashes; the breaks fall after the first
+    # group and after the second.
     return tuple(
         PlateFormat(
             f"nl-{slots.lower()}",
@@ -321,7 +322,7 @@ def _dutch_formats() -> tuple[PlateFormat, ...]:
             example.replace("-", ""),
             f"Netherlands: {example}",
             letters=_NL_LETTERS,
-            breaks=tuple(i - n for n, i in enumerate(_dash_positions(example))),
+            breaks=tuple(itertools.accumulate(len(group) for group in example.split("-")[:-1])),
         )
         for slots, example in (
             ("DDLLLD", "12-BDF-3"),
@@ -331,10 +332,6 @@ def _dutch_formats() -> tuple[PlateFormat, ...]:
             ("LLLDDL", "BDF-12-G"),
         )
     )
-
-
-def _dash_positions(example: str) -> list[int]:
-    return [i for i, ch in enumerate(example) if ch == "-"]
 
 
 _ES_LETTERS = "BCDFGHJKLMNPRSTVWXYZ"

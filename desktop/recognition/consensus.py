@@ -26,6 +26,7 @@ without a clock.
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -283,7 +284,7 @@ class PlateConsensus:
         self._track: _Track | None = None
         self._pending: list[_Track] = []  # reads of other plates, oldest first
         self._frame_no = 0
-        self._last_fed_at: float | None = None
+        self._last_fed_at = -math.inf
         self._recent: dict[str, float] = {}  # emitted plate -> last time it was seen
 
     # -- public API -------------------------------------------------------------------
@@ -307,9 +308,7 @@ class PlateConsensus:
         it still waits at the barrier; read again from scratch, its dealer frame or a
         different misreading of its plate would then be reported as a second vehicle.
         """
-        if not self.settled or self._last_fed_at is None:
-            return True
-        return at - self._last_fed_at >= self.config.settled_read_interval_s
+        return not self.settled or at - self._last_fed_at >= self.config.settled_read_interval_s
 
     def feed(
         self,
