@@ -31,6 +31,7 @@ from .engine import (
     overlap,
 )
 from .lines import LineProbabilities
+from .plate_regions import plate_like_regions
 from .province_reader import ProvinceReader, shared_province_reader
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,11 @@ SECOND_LOOK_MAX_ZOOM = 3.0
 #: Margin the second look keeps around the line, in line heights: above and below, and
 #: on either side (a plate is about twice as wide as its characters are high).
 SECOND_LOOK_MARGIN = (2, 4)
+#: Plate-like regions looked at when a photo gave no sure read (``_look_at_regions``).
+REGION_LOOKS = 3
+#: Height (px) a plate-like region is scaled up to, at most 3 times: the detector
+#: misses some plates whose characters are about 25 px high and finds them twice as big.
+REGION_HEIGHT = 112
 
 
 @dataclass(frozen=True)
@@ -136,7 +142,9 @@ class PlateRecognizer:
     overlapping tiles when the whole image still gave nothing confident (default: for
     engines whose reads are scored with their recognizer's probabilities; EasyOCR's
     reads score lower, so it would tile 57% of the US photos, doubling its median time
-    for one photo more); ``default_province`` (Chinese plates) fills a province
+    for one photo more); ``region_look`` reads the photo's most plate-like stroke
+    bands when it gave no sure read (same default as ``tiled_pass``, and only for
+    engines that detect lines); ``default_province`` (Chinese plates) fills a province
     character the engine did not read, as booth systems let the operator set the local
     province; ``province_reader`` (Chinese plates, engines that give probabilities)
     settles the best read's province and city letter together with the engine's own
@@ -156,6 +164,7 @@ class PlateRecognizer:
         second_pass_side: int | None = SECOND_PASS_SIDE,
         second_look: bool = True,
         tiled_pass: bool | None = None,
+        region_look: bool | None = None,
         default_province: str | None = None,
         province_reader: ProvinceReader | bool = True,
     ) -> None:
@@ -169,6 +178,9 @@ class PlateRecognizer:
         self.second_look = second_look
         self.tiled_pass = (
             isinstance(engine, ProbabilityOcrEngine) if tiled_pass is None else tiled_pass
+        )
+        self.region_look = isinstance(engine, DetailedOcrEngine) and (
+            isinstance(engine, ProbabilityOcrEngine) if region_look is None else region_look
         )
         if default_province is not None and default_province not in plates.CN_PROVINCES:
             raise ValueError(f"{default_province!r} is not a Chinese province character")
@@ -200,6 +212,8 @@ class PlateRecognizer:
         self.last_second_look = False
         #: Whether the last :meth:`recognize` call ran the tiled pass, for benchmarks.
         self.last_tiled = False
+        #: Whether the last :meth:`recognize` call read a plate-like region, for benchmarks.
+        self.last_region_look = False
 
     @property
     def last_head_settled(self) -> bool:
@@ -227,6 +241,7 @@ class PlateRecognizer:
             x, y, w, h = roi
             ox, oy = max(0, x), max(0, y)
             image = image[oy : y + h, ox : x + w]
+        self.last_region_look = False
         if image.size == 0:
             return []
         work, scale, pad = self._prepare(image)
@@ -239,6 +254,8 @@ class PlateRecognizer:
             quad = ((pad, pad), (x1, pad), (x1, y1), (pad, y1))
             whole_line.append(TextBox.from_quad(raw, rec_score, quad))
         ranked = self._look_again(work, self._read(work, whole_line, tiles=not pad))
+        if not pad:  # a tight crop is one plate already
+            ranked = self._look_at_regions(work, ranked)
         if self._chinese is not None:
             ranked = self._chinese.read_heads(work, ranked)
             ranked = self._chinese.fill_default_province(ranked)
@@ -378,6 +395,46 @@ class PlateRecognizer:
             if overlap(again.box, best.box) > 0.5:
                 return [again, *ranked] if again.score > best.score else ranked
         return ranked
+
+    def _look_at_regions(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
+        """The ranking with the reads of plate-like regions that no read covers added,
+        when the best read scores under :data:`SECOND_LOOK_BELOW` (or nothing was read).
+
+        Each of the :data:`REGION_LOOKS` most stroke-dense bands of the photo
+        (:func:`plate_like_regions`) with its surroundings (a third of its width either
+        side, its height above and below) is scaled up until the band is
+        :data:`REGION_HEIGHT` px high (at most 3 times), and the detector and recognizer
+        read it; only lines centred in the band count, and none at the place of a read
+        the photo already gave (that plate was read, and its own reads rank it)."""
+        if not self.region_look or (ranked and ranked[0].score >= SECOND_LOOK_BELOW):
+            return ranked
+        engine: DetailedOcrEngine = self.engine  # type: ignore[assignment]
+        found: list[Candidate] = []
+        for region in plate_like_regions(work, REGION_LOOKS):
+            x, y, w, h = region
+            if any(_centre_inside(c.box, region) for c in ranked):
+                continue
+            self.last_region_look = True
+            zoom = min(SECOND_LOOK_MAX_ZOOM, max(1.0, REGION_HEIGHT / h))
+            x0, y0 = max(0, x - w // 3), max(0, y - h)
+            closer = cv2.resize(
+                work[y0 : y + 2 * h, x0 : x + w + w // 3],
+                None,
+                fx=zoom,
+                fy=zoom,
+                interpolation=cv2.INTER_CUBIC,
+            )
+            for cand in self._refine(closer, self._rank(engine.read_at(closer, engine.det_side))):
+                read = _moved(cand, zoom, (x0, y0))
+                if (
+                    len(read.boxes) == 1
+                    and _centre_inside(read.box, region)
+                    and not any(overlap(read.box, c.box) > 0.3 for c in ranked)
+                ):
+                    found.append(read)
+        if not found:
+            return ranked
+        return sorted([*found, *ranked], key=lambda c: c.score, reverse=True)
 
     def _refine(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
         """Second looks at the best reads' lines: doubtful edge characters of over-long
@@ -560,6 +617,12 @@ def _moved(cand: Candidate, zoom: float, origin: tuple[int, int]) -> Candidate:
         for b in cand.boxes
     )
     return replace(cand, boxes=boxes)
+
+
+def _centre_inside(box: Box, region: Box) -> bool:
+    """Whether the centre of the x, y, w, h ``box`` lies in ``region``."""
+    x, y, w, h = region
+    return x <= box[0] + box[2] / 2 <= x + w and y <= box[1] + box[3] / 2 <= y + h
 
 
 def _as_bgr(image: np.ndarray) -> np.ndarray:

@@ -17,7 +17,8 @@ from desktop import plates
 from desktop.recognition.candidates import score_candidates, score_text, text_penalty
 from desktop.recognition.cli import recognize_paths
 from desktop.recognition.engine import TextBox, load_engine, overlap
-from desktop.recognition.recognizer import CONFIDENT_SCORE, PlateRecognizer
+from desktop.recognition.plate_regions import plate_like_regions
+from desktop.recognition.recognizer import CONFIDENT_SCORE, REGION_LOOKS, PlateRecognizer
 from desktop.synthetic import font_path
 from desktop.synthetic.degrade import degrade
 from desktop.synthetic.render import random_plate_text
@@ -236,6 +237,60 @@ def test_a_plate_the_whole_frame_reads_badly_is_read_in_a_tile(
     assert overlap(found[0].box, plate_box) > 0.5  # a tile's lines come back in frame pixels
 
 
+def far_car(seed: int) -> tuple[np.ndarray, Box, str]:
+    """A 1920 x 1080 lane frame with a car so far off that its plate is about 16 px high
+    (the detector sees it at 6 px in the whole frame), its box and its plate text."""
+    return distant_car(seed, vehicle_width=110)
+
+
+@pytest.mark.parametrize(("seed", "plate"), [(0, "QNH30B"), (8, "IG9E3Q")])
+def test_a_plate_the_detector_misses_in_the_whole_frame_is_read_in_its_stroke_band(
+    us_reader: PlateRecognizer, seed: int, plate: str
+) -> None:
+    image, plate_box, text = far_car(seed)
+    assert text == plate
+    # Only the whole frame at the detector's size, with and without the stroke bands.
+    passes = {"second_pass_side": None, "second_look": False, "tiled_pass": False}
+    whole_frame = PlateRecognizer(us_reader.engine, "us", region_look=False, **passes)
+    with_bands = PlateRecognizer(us_reader.engine, "us", **passes)
+
+    assert not whole_frame.recognize(image)
+
+    found = with_bands.recognize(image)
+
+    assert with_bands.last_region_look
+    assert found[0].text == text
+    assert overlap(found[0].box, plate_box) > 0.5  # a band's lines come back in frame pixels
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_plate_like_regions_hold_the_plate_of_a_lane_scene(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    plate = degrade(render_region_plate(random_plate_text("us", rng), "us"), rng)
+    image, (x, y, w, h) = compose_scene(plate, (1280, 720), rng)
+
+    regions = plate_like_regions(image, REGION_LOOKS)
+
+    assert len(regions) <= REGION_LOOKS
+    centre = (x + w / 2, y + h / 2)
+    assert any(
+        rx <= centre[0] <= rx + rw and ry <= centre[1] <= ry + rh and rw < 3 * w
+        for rx, ry, rw, rh in regions
+    ), (regions, (x, y, w, h))
+
+
+def test_plate_like_regions_of_a_plain_image_are_none() -> None:
+    assert plate_like_regions(np.full((480, 640, 3), 128, np.uint8), REGION_LOOKS) == []
+
+
+def test_a_plate_read_surely_takes_no_look_at_stroke_bands(us_reader: PlateRecognizer) -> None:
+    image = scene()
+    paste(image, render_plate("ABC1234"), 220, 260)
+
+    assert us_reader.recognize(image)[0].text == "ABC1234"
+    assert not us_reader.last_region_look
+
+
 def test_a_tight_crop_is_never_cut_into_tiles(us_reader: PlateRecognizer) -> None:
     crop = render_plate("HELLO", char_height=30)
 
@@ -244,6 +299,7 @@ def test_a_tight_crop_is_never_cut_into_tiles(us_reader: PlateRecognizer) -> Non
     assert found[0].text == "HELL0"  # a vanity read: no layout makes it a confident read
     assert found[0].score < CONFIDENT_SCORE
     assert not us_reader.last_tiled
+    assert not us_reader.last_region_look  # nor looked at in stroke bands: it is one plate
 
 
 def test_a_clear_plate_takes_no_second_look(us_reader: PlateRecognizer) -> None:
