@@ -13,10 +13,12 @@ vehicle:
 * when the vehicle leaves (no matching read for ``gap_s`` seconds, or the worker says the
   lane is empty), with the best-supported text if its support is sufficient.
 
-Once emitted, later reads of the same vehicle are absorbed silently. The vehicle waits at
-the barrier while the attendant takes payment: :meth:`PlateConsensus.wants_frame` then
-asks for one frame every ``settled_read_interval_s``, enough to notice when it leaves
-without taking its dealer frame or a different read of its plate for a new vehicle. A
+Once emitted, later reads of the same vehicle are absorbed silently, except a plate of
+another car far from the vehicle's own (a car queuing behind it), which is collected
+aside as the next vehicle. The vehicle waits at the barrier while the attendant takes
+payment: :meth:`PlateConsensus.wants_frame` then asks for one frame every
+``settled_read_interval_s``, enough to notice when it leaves without taking its dealer
+frame or a different read of its plate for a new vehicle. A
 per-lane cooldown keeps a plate that re-appears within ``cooldown_s`` of its last sighting
 (a car reversing, re-reads after a gap) from being emitted again. Time comes only from
 the frame timestamps the caller passes in, so the behaviour is deterministic and testable
@@ -51,6 +53,11 @@ MAX_PENDING = 3
 #: between two frames.
 SAME_PLACE_WIDTHS = 0.75
 SAME_PLACE_HEIGHT_RATIO = 1.5
+#: Once a vehicle has its read, texts read within this many plate widths either side of
+#: its plate, and plate heights above and below, are its own (a dealer frame, a state
+#: name, a sticker, the plate misread); a plate read farther off is another car's.
+OWN_TEXT_WIDTHS = 1.0
+OWN_TEXT_HEIGHTS = 2.0
 
 
 @dataclass(frozen=True)
@@ -163,6 +170,7 @@ class _Track:
     frames: int = 0
     emitted: bool = False
     emitted_text: str | None = None
+    plate_box: Box | None = None  # where the emitted plate was read last
     last_boxes: list[Box] = field(default_factory=list)
 
     def matches(self, text: str) -> bool:
@@ -194,6 +202,12 @@ class _Track:
             support.frames += 1
             support.confidence_sum += cand.confidence
             support.latest_box = cand.box
+            if (
+                cand.box is not None
+                and self.emitted_text is not None
+                and match(text, self.emitted_text) is not None
+            ):
+                self.plate_box = cand.box
             if support.best is None or cand.confidence > support.best.confidence:
                 support.best, support.best_at, support.best_seen_at = cand, at, seen_at
 
@@ -244,6 +258,19 @@ def _same_place(box: Box, other: Box) -> bool:
     dx = (x + w / 2) - (ox + ow / 2)
     dy = (y + h / 2) - (oy + oh / 2)
     return (dx * dx + dy * dy) ** 0.5 <= SAME_PLACE_WIDTHS * max(w, ow)
+
+
+def _near(box: Box, plate: Box) -> bool:
+    """True when the centre of x, y, w, h ``box`` lies within :data:`OWN_TEXT_WIDTHS`
+    plate widths either side of the ``plate`` box and :data:`OWN_TEXT_HEIGHTS` plate
+    heights above or below it."""
+    x, y, w, h = box
+    px, py, pw, ph = plate
+    cx, cy = x + w / 2, y + h / 2
+    return (
+        px - OWN_TEXT_WIDTHS * pw <= cx <= px + (1 + OWN_TEXT_WIDTHS) * pw
+        and py - OWN_TEXT_HEIGHTS * ph <= cy <= py + (1 + OWN_TEXT_HEIGHTS) * ph
+    )
 
 
 def _default_seen_at(at: float) -> datetime:
@@ -336,10 +363,16 @@ class PlateConsensus:
             return emitted
         if track.takes(reads, self._frame_no):
             # One lane, one vehicle: every text of a frame that reads this vehicle's plate
-            # belongs to it (a sticker or dealer frame then only competes on support).
-            track.add(reads, at, wall, self._frame_no)
-            emitted.extend(self._check_agreement(at))
-            return emitted
+            # belongs to it (a sticker or dealer frame then only competes on support),
+            # except, once it has its read, the plate of a car queuing behind it.
+            queued = self._queued_plates(track, reads)
+            own = {text: cand for text, cand in reads.items() if text not in queued}
+            if own:
+                track.add(own, at, wall, self._frame_no)
+                emitted.extend(self._check_agreement(at))
+            if not queued:
+                return emitted
+            reads = queued
         # Reads of some other plate: the next vehicle, or noise. Collect them aside and
         # switch only once they agree among themselves while this vehicle has gone quiet.
         self._add_pending(reads, at, wall)
@@ -387,6 +420,46 @@ class PlateConsensus:
             )
             self._pending.remove(weakest)
         self._pending.append(self._new_track(reads, at, wall))
+
+    def _queued_plates(
+        self, track: _Track, reads: dict[str, FrameCandidate]
+    ) -> dict[str, FrameCandidate]:
+        """The ``reads`` of a vehicle that has its read which are another car's plate, no
+        reading of its own: texts fitting one of the region's plate layouts (not a
+        fallback) far from where its plate was read last (:data:`OWN_TEXT_WIDTHS`,
+        :data:`OWN_TEXT_HEIGHTS`), and readings of a plate already collected aside, wherever
+        they are (the car behind drives up past the place of the first one's plate).
+
+        Without this, a car queuing behind the one at the barrier, its plate read in the
+        same frames, was taken for a sticker on the first car, then kept that vehicle
+        open after it left: the second car was never reported."""
+        plate, plate_box = track.emitted_text, track.plate_box
+        if plate is None:
+            return {}
+
+        def queued(text: str, box: Box | None) -> bool:
+            if any(p.matches(text) for p in self._pending):
+                return True
+            return (
+                box is not None
+                and plate_box is not None
+                and self._plate_layout(text)
+                and not _near(box, plate_box)
+            )
+
+        return {
+            text: cand
+            for text, cand in reads.items()
+            if match(text, plate) is None and queued(text, cand.box)
+        }
+
+    def _plate_layout(self, text: str) -> bool:
+        """Whether ``text`` fits one of the region's plate layouts, not only a fallback
+        (any text counts with no region)."""
+        if self.region is None:
+            return True
+        fmt = validate(text, self.region)
+        return fmt is not None and not fmt.fallback
 
     def _clean(self, candidates: Sequence[FrameCandidate]) -> dict[str, FrameCandidate]:
         """Normalized (and region-corrected) texts of one frame, best candidate per text."""
@@ -485,6 +558,7 @@ class PlateConsensus:
         self._recent[text] = track.last_seen
         ranked = track.total_support()
         chosen = track.totals[text]
+        track.plate_box = chosen.latest_box
         total = sum(s.confidence_sum for s in ranked)
         mean = chosen.confidence_sum / chosen.frames
         confidence = max(0.0, min(1.0, mean * chosen.confidence_sum / total)) if total else 0.0

@@ -8,7 +8,15 @@ from .degrade import degrade
 from .fonts import font_path
 from .render import PLATE_STYLES, default_style, random_plate_text, render_plate
 from .scene import Box, compose_scene, road_background
-from .video import FrameTruth, LaneVideo, Phase, PlateSpec, VehicleVisit, make_lane_video
+from .video import (
+    FrameTruth,
+    LaneVideo,
+    Phase,
+    PlateSpec,
+    VehicleVisit,
+    make_lane_video,
+    make_queue_video,
+)
 
 __all__ = [
     "PLATE_STYLES",
@@ -23,6 +31,7 @@ __all__ = [
     "degrade",
     "font_path",
     "make_lane_video",
+    "make_queue_video",
     "random_plate_text",
     "render_plate",
     "road_background",

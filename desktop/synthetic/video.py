@@ -20,7 +20,14 @@ from desktop.plates import normalize
 
 from .degrade import degrade
 from .render import render_plate
-from .scene import VEHICLE_ASPECT, Box, paste_sprite, road_background, vehicle_sprite
+from .scene import (
+    VEHICLE_ASPECT,
+    Box,
+    VehicleSprite,
+    paste_sprite,
+    road_background,
+    vehicle_sprite,
+)
 
 log = logging.getLogger(__name__)
 
@@ -195,3 +202,144 @@ def make_lane_video(  # noqa: PLR0917 - the documented call shape
         writer.release()
     log.info("wrote lane video %s: %d frames, %d vehicles", target, len(truths), len(visits))
     return LaneVideo(target, fps, size, len(truths), tuple(visits), tuple(truths))
+
+
+#: Where a car queuing behind the one at the barrier waits: its centre (fraction of the
+#: frame's width), its bottom edge (fraction of the height) and its scale, clear of the
+#: first car so that its plate shows.
+QUEUE_POSE = (0.2, 0.5, 0.5)
+
+#: Centre x, bottom edge y and scale of a car in one frame; None when it is out of view.
+_Pose = tuple[float, float, float] | None
+
+
+def make_queue_video(
+    path: str | Path,
+    first: str | PlateSpec,
+    second: str | PlateSpec,
+    *,
+    fps: float = 5.0,
+    size: tuple[int, int] = (640, 360),
+    wait_seconds: float = 6.0,
+    rng: np.random.Generator | int = 0,
+    region: str = "us",
+) -> LaneVideo:
+    """Write an MJPG ``.avi`` at ``path`` where a second car queues behind the first.
+
+    The first car drives up and waits ``wait_seconds`` at the barrier; meanwhile the
+    second drives up behind it and waits off to one side (:data:`QUEUE_POSE`, smaller,
+    its plate in view). The first car leaves, the second drives up to the barrier, waits
+    as long and leaves. A second of empty lane comes before and after. The ground truth
+    of each frame is the front car's. Deterministic for a given ``rng``.
+    """
+    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    width, height = size
+    fit = min(width * 0.9, height * 0.85 / VEHICLE_ASPECT)
+    texts, sprites = [], []
+    for item in (first, second):
+        spec = _as_spec(item, region)
+        texts.append(normalize(spec.text))
+        plate = render_plate(texts[-1], spec.region, spec.style)
+        plate = degrade(plate, generator, strength=0.25, jpeg=False, tilt=False)
+        sprites.append(vehicle_sprite(plate, generator, width=max(16, round(fit * 0.8))))
+    move = max(2, round(1.5 * fps))
+    wait = max(move + 1, round(wait_seconds * fps))
+    empty = max(1, round(fps))
+    poses = _queue_poses(size, sprites[0].mask.shape[0], move, wait, empty)
+    truths = _write_two_cars(
+        Path(path), fps, road_background(size, generator), sprites, texts, poses, generator
+    )
+    first_stop = empty + move
+    second_from = first_stop + wait + move
+    visits = (
+        VehicleVisit(texts[0], region, empty, first_stop, first_stop + wait, second_from - 1),
+        VehicleVisit(
+            texts[1],
+            region,
+            first_stop,
+            second_from + move,
+            second_from + move + wait,
+            len(poses) - empty - 1,
+        ),
+    )
+    log.info("wrote queue video %s: %d frames", path, len(truths))
+    return LaneVideo(Path(path), fps, size, len(truths), visits, tuple(truths))
+
+
+def _queue_poses(
+    size: tuple[int, int], car_height: int, move: int, wait: int, empty: int
+) -> list[tuple[_Pose, _Pose, Phase]]:
+    """Per frame of a queue video: the first car's pose, the second car's, and the front
+    car's phase (``move`` frames to drive up or away, ``wait`` at the barrier)."""
+    width, height = size
+    far, stopped = height * 0.3, height * 0.93
+    gone = height + car_height * (1 + LEAVE_GROWTH)
+    counts, bottoms = (move, wait, move), (far, stopped, gone)
+    qx, qy, qs = QUEUE_POSE
+    queued = (qx * width, qy * height, qs)
+    centre = width / 2
+
+    def between(
+        a: tuple[float, float, float], b: tuple[float, float, float], t: float
+    ) -> tuple[float, float, float]:
+        return (a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t)
+
+    def lane_pose(frame: int) -> tuple[Phase, tuple[float, float, float]]:
+        phase, scale, bottom = _pose(frame, counts, bottoms)
+        return phase, (centre, bottom, scale)
+
+    poses: list[tuple[_Pose, _Pose, Phase]] = [(None, None, Phase.EMPTY)] * empty
+    for i in range(move):  # the first car drives up
+        phase, pose = lane_pose(i)
+        poses.append((pose, None, phase))
+    for i in range(wait):  # it waits; the second car drives up behind it
+        behind = between((centre, far, 0.35), queued, _ease_out(min(1.0, i / move)))
+        poses.append(((centre, stopped, 1.0), behind, Phase.STOPPED))
+    for i in range(move):  # the first car leaves
+        phase, pose = lane_pose(move + wait + i)
+        poses.append((pose, queued, phase))
+    for i in range(move):  # the second car drives up to the barrier
+        poses.append(
+            (
+                None,
+                between(queued, (centre, stopped, 1.0), _ease_out((i + 1) / move)),
+                Phase.ARRIVING,
+            )
+        )
+    for i in range(wait + move):  # it waits, then leaves
+        phase, pose = lane_pose(move + i)
+        poses.append((None, pose, phase))
+    return [*poses, *[(None, None, Phase.EMPTY)] * empty]
+
+
+def _write_two_cars(  # noqa: PLR0917 - one writer's inputs
+    target: Path,
+    fps: float,
+    background: np.ndarray,
+    sprites: list[VehicleSprite],
+    texts: list[str],
+    poses: list[tuple[_Pose, _Pose, Phase]],
+    generator: np.random.Generator,
+) -> list[FrameTruth]:
+    """Write the frames of ``poses`` to ``target``; returns the front car's truth per frame."""
+    height, width = background.shape[:2]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(target), cv2.VideoWriter.fourcc(*"MJPG"), fps, (width, height))
+    if not writer.isOpened():
+        raise OSError(f"cannot write video {target}")
+    truths: list[FrameTruth] = []
+    try:
+        for index, (*car_poses, phase) in enumerate(poses):
+            noise = generator.normal(0, 1.5, background.shape)
+            canvas = np.clip(background + noise, 0, 255).astype(np.uint8)
+            boxes: list[Box | None] = [None, None]
+            for car in (1, 0):  # the car behind first, so the front car hides it
+                if car_poses[car] is not None:
+                    boxes[car] = paste_sprite(canvas, sprites[car], *car_poses[car])
+            writer.write(canvas)
+            front = 0 if car_poses[0] is not None else 1
+            box = boxes[front] if car_poses[front] is not None else None
+            truths.append(FrameTruth(index, phase, texts[front] if box else None, box))
+    finally:
+        writer.release()
+    return truths

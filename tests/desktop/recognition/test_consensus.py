@@ -265,6 +265,49 @@ def test_the_next_car_after_a_waiting_one_gets_its_own_read() -> None:
     assert [r.read.plate for r in reads] == ["ABC1234", "XYZ9876"]
 
 
+def test_a_car_queuing_behind_the_one_at_the_barrier_gets_its_own_read() -> None:
+    """A second car stops behind the first while the attendant takes payment, its plate
+    smaller and higher in the frame, read in the same frames as the first car's. It was
+    taken for a sticker on the first car, whose vehicle then stayed open for as long as
+    the second car was read: the second car was never reported."""
+    consensus = PlateConsensus("lane-1", region="us")
+    first = at_place("ABC1234", 400, width=150)
+    behind = at_place("XYZ9876", 150, y=100, width=60)
+    waiting = [[first]] * 8 + [[first, behind]] * 40  # 12 s, the second car behind
+    first_gone = [[behind]] * 12
+    drives_up = [[at_place("XYZ9876", 400 + i, width=150)] for i in range(20)]
+    reads, _, at = play_as_worker(consensus, waiting + first_gone + drives_up)
+    reads += consensus.lane_empty(at)
+    assert [r.read.plate for r in reads] == ["ABC1234", "XYZ9876"]
+    assert reads[1].decided_at >= len(waiting) * WORKER_STEP  # once the first car has left
+
+
+def test_a_plate_shaped_text_beside_the_plate_stays_the_vehicles_own() -> None:
+    """A text that fits a plate layout read just under the plate (a dealer's stock
+    number), alone for 4 s while glare hides the plate, is the vehicle's, not a car
+    behind it."""
+    consensus = PlateConsensus("lane-1", region="us")
+    plate = at_place("ABC1234", 400, width=150)
+    under = c("JKL5678", 0.7, box=(420, 380, 110, 30))
+    frames = [[plate]] * 4 + [[plate, under]] * 20 + [[under]] * 16
+    reads, _, at = play_as_worker(consensus, frames)
+    reads += consensus.lane_empty(at)
+    assert [r.read.plate for r in reads] == ["ABC1234"]
+
+
+def test_a_fleet_number_far_from_the_plate_is_not_another_car() -> None:
+    """A van's fleet number, painted high on its back door, is read in every frame, and
+    alone for 4 s while the barrier arm hides the plate: it fits no state's layout, so
+    it stays the van's and is no car queuing behind it."""
+    consensus = PlateConsensus("lane-1", region="us")
+    plate = at_place("ABC1234", 400, width=150)
+    fleet = c("205014", 0.6, box=(380, 60, 200, 50))
+    frames = [[plate, fleet]] * 30 + [[fleet]] * 16
+    reads, _, at = play_as_worker(consensus, frames)
+    reads += consensus.lane_empty(at)
+    assert [r.read.plate for r in reads] == ["ABC1234"]
+
+
 def test_same_plate_within_the_cooldown_is_not_read_again() -> None:
     consensus = make(cooldown_s=30.0)
     reads, at = play(consensus, [[c("ABC1234")]] * 5)

@@ -21,7 +21,7 @@ from desktop.recognition.engine import load_engine
 from desktop.recognition.evidence import EvidenceWriter
 from desktop.recognition.recognizer import PlateRecognizer
 from desktop.recognition.worker import LaneFeed, RecognitionWorker, roi_pixels
-from desktop.synthetic import LaneVideo, Phase, make_lane_video
+from desktop.synthetic import LaneVideo, Phase, make_lane_video, make_queue_video
 
 PLATES = ["ABC1234", "7XYZ042", "RON464"]
 # US registries take O and 0 for one symbol: reads write 0, from the recognizer to the
@@ -113,6 +113,29 @@ def test_a_vehicle_waiting_at_the_barrier_is_read_once_then_about_once_a_read_in
     # Still watched (so a dealer frame or a misreading is never a second vehicle), at a
     # fraction of the camera's frames.
     assert waiting_s / interval / 2 <= ocr_while_waiting_with_a_read <= waiting_s / interval + 1
+
+
+def test_a_car_queuing_behind_the_one_at_the_barrier_gets_its_own_read(
+    recognizer: PlateRecognizer, tmp_path: Path
+) -> None:
+    video = make_queue_video(tmp_path / "queue.avi", "ABC1234", "7XYZ042", fps=FPS, rng=3)
+    first, _ = video.visits
+    lane = LaneFeed("Exit 1", NoFrames())
+    worker = RecognitionWorker([lane], recognizer, lambda read: None)
+
+    reads: list[VehicleRead] = []
+    queued_plate_read = False
+    for frame in decoded_frames(video):
+        reads.extend(worker.process(lane, frame))
+        if first.stop_frame + FPS <= frame.frame_no - 1 < first.leave_frame:
+            found = [p.text for p in recognizer.recognize(frame.image)]
+            queued_plate_read |= "7XYZ042" in found
+    assert lane.consensus is not None
+    reads.extend(lane.consensus.lane_empty(video.frame_count / FPS + 60))
+
+    assert queued_plate_read  # both plates are read while the first car waits
+    assert [read.read.plate for read in reads] == ["ABC1234", "7XYZ042"]
+    assert reads[1].decided_at >= first.leave_frame / FPS  # once the first car has gone
 
 
 def test_a_region_of_interest_outside_the_plate_reads_nothing(
