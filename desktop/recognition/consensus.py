@@ -424,11 +424,12 @@ class PlateConsensus:
     def _queued_plates(
         self, track: _Track, reads: dict[str, FrameCandidate]
     ) -> dict[str, FrameCandidate]:
-        """The ``reads`` of a vehicle that has its read which are another car's plate, no
-        reading of its own: texts fitting one of the region's plate layouts (not a
-        fallback) far from where its plate was read last (:data:`OWN_TEXT_WIDTHS`,
-        :data:`OWN_TEXT_HEIGHTS`), and readings of a plate already collected aside, wherever
-        they are (the car behind drives up past the place of the first one's plate).
+        """The ``reads`` of a vehicle that has its read which are another car's plate:
+        texts fitting one of the region's plate layouts (not a fallback), no reading of
+        its own plate, and either far from where that was read last
+        (:data:`OWN_TEXT_WIDTHS`, :data:`OWN_TEXT_HEIGHTS`) or a reading of a plate
+        already collected aside, wherever it is (the car behind drives up past the place
+        of the first one's plate).
 
         Without this, a car queuing behind the one at the barrier, its plate read in the
         same frames, was taken for a sticker on the first car, then kept that vehicle
@@ -438,14 +439,11 @@ class PlateConsensus:
             return {}
 
         def queued(text: str, box: Box | None) -> bool:
+            if not self._plate_layout(text):
+                return False  # a dealer frame, a fleet number: never another car
             if any(p.matches(text) for p in self._pending):
                 return True
-            return (
-                box is not None
-                and plate_box is not None
-                and self._plate_layout(text)
-                and not _near(box, plate_box)
-            )
+            return box is not None and plate_box is not None and not _near(box, plate_box)
 
         return {
             text: cand

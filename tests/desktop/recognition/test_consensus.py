@@ -295,6 +295,20 @@ def test_a_plate_shaped_text_beside_the_plate_stays_the_vehicles_own() -> None:
     assert [r.read.plate for r in reads] == ["ABC1234"]
 
 
+def test_a_dealer_frame_first_read_alone_stays_the_waiting_cars() -> None:
+    """The dealer's name is first read in a frame without the plate, away from where the
+    plate was: it is collected aside. It fits no plate layout, so later reads of it stay
+    the car's, and 5 s of glare on the plate with only the dealer's name readable end
+    nothing."""
+    consensus = PlateConsensus("lane-1", region="us")
+    plate = at_place("5LTA600", 400, width=150)
+    dealer = c("DOMINION", 0.6, box=(420, 420, 110, 16))
+    frames = [[plate]] * 2 + [[dealer]] + [[plate, dealer]] * 8 + [[dealer]] * 20
+    reads, _, at = play_as_worker(consensus, frames)
+    reads += consensus.lane_empty(at)
+    assert [r.read.plate for r in reads] == ["5LTA600"]
+
+
 def test_a_fleet_number_far_from_the_plate_is_not_another_car() -> None:
     """A van's fleet number, painted high on its back door, is read in every frame, and
     alone for 4 s while the barrier arm hides the plate: it fits no state's layout, so
