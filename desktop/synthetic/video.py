@@ -235,9 +235,9 @@ def make_queue_video(
     generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     width, height = size
     fit = min(width * 0.9, height * 0.85 / VEHICLE_ASPECT)
+    specs = [_as_spec(item, region) for item in (first, second)]
     texts, sprites = [], []
-    for item in (first, second):
-        spec = _as_spec(item, region)
+    for spec in specs:
         texts.append(normalize(spec.text))
         plate = render_plate(texts[-1], spec.region, spec.style)
         plate = degrade(plate, generator, strength=0.25, jpeg=False, tilt=False)
@@ -252,10 +252,12 @@ def make_queue_video(
     first_stop = empty + move
     second_from = first_stop + wait + move
     visits = (
-        VehicleVisit(texts[0], region, empty, first_stop, first_stop + wait, second_from - 1),
+        VehicleVisit(
+            texts[0], specs[0].region, empty, first_stop, first_stop + wait, second_from - 1
+        ),
         VehicleVisit(
             texts[1],
-            region,
+            specs[1].region,
             first_stop,
             second_from + move,
             second_from + move + wait,
