@@ -18,11 +18,11 @@ another car far from the vehicle's own (a car queuing behind it), which is colle
 aside as the next vehicle. The vehicle waits at the barrier while the attendant takes
 payment: :meth:`PlateConsensus.wants_frame` then asks for one frame every
 ``settled_read_interval_s``, enough to notice when it leaves without taking its dealer
-frame or a different read of its plate for a new vehicle. A
-per-lane cooldown keeps a plate that re-appears within ``cooldown_s`` of its last sighting
-(a car reversing, re-reads after a gap) from being emitted again. Time comes only from
-the frame timestamps the caller passes in, so the behaviour is deterministic and testable
-without a clock.
+frame or a different read of its plate for a new vehicle. A per-lane cooldown keeps a
+plate that re-appears within ``cooldown_s`` of its last sighting (a car reversing,
+re-reads after a gap) from being emitted again. Time comes only from the frame
+timestamps the caller passes in, so the behaviour is deterministic and testable without
+a clock.
 """
 
 from __future__ import annotations

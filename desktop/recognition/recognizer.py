@@ -370,28 +370,8 @@ class PlateRecognizer:
         x, y, w, h = best.box
         zoom = min(SECOND_LOOK_MAX_ZOOM, max(1.0, SECOND_LOOK_HEIGHT / h))
         above, beside = (round(m * h) for m in SECOND_LOOK_MARGIN)
-        x0, y0 = max(0, x - beside), max(0, y - above)
-        surroundings = work[y0 : y + h + above, x0 : x + w + beside]
-        closer = cv2.resize(surroundings, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_CUBIC)
-        if isinstance(self.engine, DetailedOcrEngine):
-            place = (
-                round((x - x0) * zoom),
-                round((y - y0) * zoom),
-                round(w * zoom),
-                round(h * zoom),
-            )
-            # The detector sees the scaled-up surroundings at the engine's own size (the
-            # recognizer reads the lines it finds at full scale, only those over the best
-            # read's place); most are smaller already. 480 px saved no time on openalpr-us
-            # and read fewer EasyOCR plates (31.5% against 34.7%).
-            boxes = self.engine.read_at(closer, self.engine.det_side, near=place)
-        else:
-            boxes = self.engine.read(closer)
-        closer_ranked = self._rank(boxes)
-        for cand in self._refine(closer, closer_ranked):
-            if len(cand.boxes) != 1:
-                continue
-            again = _moved(cand, zoom, (x0, y0))
+        part = (max(0, x - beside), max(0, y - above), x + w + beside, y + h + above)
+        for again in self._read_closer(work, part, zoom, near=best.box):
             if overlap(again.box, best.box) > 0.5:
                 return [again, *ranked] if again.score > best.score else ranked
         return ranked
@@ -408,7 +388,6 @@ class PlateRecognizer:
         the photo already gave (that plate was read, and its own reads rank it)."""
         if not self.region_look or (ranked and ranked[0].score >= SECOND_LOOK_BELOW):
             return ranked
-        engine: DetailedOcrEngine = self.engine  # type: ignore[assignment]
         found: list[Candidate] = []
         for region in plate_like_regions(work, REGION_LOOKS):
             x, y, w, h = region
@@ -416,25 +395,54 @@ class PlateRecognizer:
                 continue
             self.last_region_look = True
             zoom = min(SECOND_LOOK_MAX_ZOOM, max(1.0, REGION_HEIGHT / h))
-            x0, y0 = max(0, x - w // 3), max(0, y - h)
-            closer = cv2.resize(
-                work[y0 : y + 2 * h, x0 : x + w + w // 3],
-                None,
-                fx=zoom,
-                fy=zoom,
-                interpolation=cv2.INTER_CUBIC,
+            part = (max(0, x - w // 3), max(0, y - h), x + w + w // 3, y + 2 * h)
+            found.extend(
+                read
+                for read in self._read_closer(work, part, zoom)
+                if _centre_inside(read.box, region)
+                and not any(overlap(read.box, c.box) > 0.3 for c in ranked)
             )
-            for cand in self._refine(closer, self._rank(engine.read_at(closer, engine.det_side))):
-                read = _moved(cand, zoom, (x0, y0))
-                if (
-                    len(read.boxes) == 1
-                    and _centre_inside(read.box, region)
-                    and not any(overlap(read.box, c.box) > 0.3 for c in ranked)
-                ):
-                    found.append(read)
         if not found:
             return ranked
         return sorted([*found, *ranked], key=lambda c: c.score, reverse=True)
+
+    def _read_closer(
+        self,
+        work: np.ndarray,
+        part: tuple[int, int, int, int],
+        zoom: float,
+        near: Box | None = None,
+    ) -> list[Candidate]:
+        """The one-line candidates read in ``part`` (x0, y0, x1, y1) of ``work`` scaled up
+        by ``zoom``, best first, in ``work``'s coordinates; with ``near`` (an x, y, w, h
+        box of ``work``), only the lines the detector finds over it.
+
+        The detector sees the scaled-up part at the engine's own size (the recognizer
+        reads the lines it finds at full scale); most parts are smaller already. 480 px
+        saved the second look no time on openalpr-us and read fewer EasyOCR plates (31.5%
+        against 34.7%)."""
+        x0, y0, x1, y1 = part
+        closer = cv2.resize(
+            work[y0:y1, x0:x1], None, fx=zoom, fy=zoom, interpolation=cv2.INTER_CUBIC
+        )
+        if isinstance(self.engine, DetailedOcrEngine):
+            place = None
+            if near is not None:
+                x, y, w, h = near
+                place = (
+                    round((x - x0) * zoom),
+                    round((y - y0) * zoom),
+                    round(w * zoom),
+                    round(h * zoom),
+                )
+            boxes = self.engine.read_at(closer, self.engine.det_side, near=place)
+        else:
+            boxes = self.engine.read(closer)
+        return [
+            _moved(cand, zoom, (x0, y0))
+            for cand in self._refine(closer, self._rank(boxes))
+            if len(cand.boxes) == 1
+        ]
 
     def _refine(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
         """Second looks at the best reads' lines: doubtful edge characters of over-long
