@@ -282,6 +282,24 @@ def test_a_car_queuing_behind_the_one_at_the_barrier_gets_its_own_read() -> None
     assert reads[1].decided_at >= len(waiting) * WORKER_STEP  # once the first car has left
 
 
+def test_a_car_queuing_behind_one_back_within_the_cooldown_gets_its_own_read() -> None:
+    """The first car reverses and comes back within the cooldown, and a second car
+    queues behind it: the first plate is not reported again, the second car is, once.
+    The first car's plate place is only noted from its first read after the swallowed
+    report (one processed frame later than for a reported read); that is enough."""
+    consensus = PlateConsensus("lane-1", region="us")
+    first = at_place("ABC1234", 400, width=150)
+    behind = at_place("XYZ9876", 150, y=100, width=60)
+    reads, _, at = play_as_worker(consensus, [[first]] * 8)
+    reads += consensus.lane_empty(at)
+    back = [[first]] * 8 + [[first, behind]] * 40
+    drives_up = [[at_place("XYZ9876", 400 + i, width=150)] for i in range(20)]
+    again, _, at = play_as_worker(consensus, back + drives_up, start=at + 10)
+    again += consensus.lane_empty(at)
+    assert [r.read.plate for r in reads] == ["ABC1234"]
+    assert [r.read.plate for r in again] == ["XYZ9876"]
+
+
 def test_a_plate_shaped_text_beside_the_plate_stays_the_vehicles_own() -> None:
     """A text that fits a plate layout read just under the plate (a dealer's stock
     number), alone for 4 s while glare hides the plate, is the vehicle's, not a car
