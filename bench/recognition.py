@@ -122,6 +122,7 @@ def extra_looks_of(recognizer: PlateRecognizer) -> list[tuple[str, bool]]:
         ("tiled detection pass", recognizer.last_tiled),
         ("second look at the best read", recognizer.last_second_look),
         ("plate-like stroke band read", recognizer.last_region_look),
+        ("line widened at an end, that read ranked", recognizer.last_widened),
         ("province or city letter changed by the province reader", recognizer.last_head_settled),
         ("loose line read again by the province reader", recognizer.last_loose_reread),
         ("upper row of a two-row plate read", recognizer.last_upper_row),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -69,6 +69,10 @@ class Candidate:
         x1 = max(b.x + b.w for b in self.boxes)
         y1 = max(b.y + b.h for b in self.boxes)
         return x0, y0, x1 - x0, y1 - y0
+
+
+#: Ranks the plate candidates of text lines in a recognizer's region, best first.
+Rank = Callable[[Sequence[TextBox]], list[Candidate]]
 
 
 def region_lengths(region: str) -> tuple[int, int]:

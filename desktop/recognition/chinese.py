@@ -15,14 +15,21 @@ A Chinese plate starts with a province character and the issuing office's letter
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 
 from desktop import plates
 
-from .candidates import FORMAT_BONUS, NO_PROVINCE_BONUS, NO_PROVINCE_FORMAT, Candidate, score_text
+from .candidates import (
+    FORMAT_BONUS,
+    NO_PROVINCE_BONUS,
+    NO_PROVINCE_FORMAT,
+    Candidate,
+    Rank,
+    score_text,
+)
 from .constrained import decode_slots, greedy_reading
 from .engine import TextBox
 from .lines import LineProbabilities, LineReader, LineReading
@@ -44,8 +51,6 @@ PROVINCE_PRESENCE = 0.4
 PROVINCE_REREAD_BONUS = FORMAT_BONUS / 2
 # A filled-in province is a guess: worth less than a read one.
 PROVINCE_FILLED_BONUS = FORMAT_BONUS / 2
-
-Rank = Callable[[Sequence[TextBox]], list[Candidate]]
 
 
 class ChineseSteps:

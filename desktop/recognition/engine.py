@@ -136,6 +136,11 @@ class ProbabilityOcrEngine(DetailedOcrEngine, Protocol):
         (index 0 is the blank)."""
         ...
 
+    def read_quad(self, image_bgr: np.ndarray, quad: Sequence[Sequence[float]]) -> TextBox | None:
+        """Read the line at ``quad`` (four corners, as a detector gives them) as if the
+        detector had found it there; None when it reads no text."""
+        ...
+
 
 def intersection(a: Sequence[float], b: Sequence[float]) -> float:
     """The area two x, y, w, h boxes share."""

@@ -172,6 +172,13 @@ class RapidOcrEngine(LineReadingEngine):
         """:meth:`line_probabilities`, the caller holding the lock."""
         return recognizer_probabilities(self._rec, image_bgr, quad)
 
+    def read_quad(self, image_bgr: np.ndarray, quad: Sequence[Sequence[float]]) -> TextBox | None:
+        """Read the line at ``quad`` as if the detector had found it there; None when it
+        reads no text."""
+        with self._lock:
+            lines = self._read_lines(image_bgr, [np.asarray(quad, dtype=np.float32)])
+        return lines[0] if lines else None
+
     def read_line(self, image_bgr: np.ndarray) -> tuple[str, float]:
         """Read ``image_bgr`` as one text line, without detection (for straightened crops)."""
         with self._lock:

@@ -33,6 +33,7 @@ from .engine import (
 from .lines import LineProbabilities
 from .plate_regions import plate_like_regions
 from .province_reader import ProvinceReader, shared_province_reader
+from .widen import wider_reads
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +215,9 @@ class PlateRecognizer:
         self.last_tiled = False
         #: Whether the last :meth:`recognize` call read a plate-like region, for benchmarks.
         self.last_region_look = False
+        #: Whether the last :meth:`recognize` call read a line widened at an end and
+        #: ranked that read (:meth:`_widen_ends`), for benchmarks.
+        self.last_widened = False
 
     @property
     def last_head_settled(self) -> bool:
@@ -242,6 +246,7 @@ class PlateRecognizer:
             ox, oy = max(0, x), max(0, y)
             image = image[oy : y + h, ox : x + w]
         self.last_region_look = False
+        self.last_widened = False
         if image.size == 0:
             return []
         work, scale, pad = self._prepare(image)
@@ -452,6 +457,7 @@ class PlateRecognizer:
             return ranked
         lines = LineProbabilities(self.engine, work)
         ranked = self._trim_doubtful_edges(lines, ranked)
+        ranked = self._widen_ends(work, ranked)
         ranked = self._choose_formats(lines, ranked)
         if self._chinese is not None:
             ranked = self._chinese.reread_provinces(lines, ranked)
@@ -488,6 +494,17 @@ class PlateRecognizer:
                     cand, text=text, format_name=fmt.name, fallback_format=fmt.fallback
                 )
         return chosen
+
+    def _widen_ends(self, work: np.ndarray, ranked: list[Candidate]) -> list[Candidate]:
+        """The ranking with the best read's line read with both ends pushed out put
+        first, when that sees a character the detector's box cut through (see
+        :mod:`.widen`); the first read stays, as an alternative."""
+        if not ranked or len(ranked[0].boxes) != 1:
+            return ranked
+        found = wider_reads(self.engine, work, ranked[0], self._rank)  # type: ignore[arg-type]
+        if found:
+            self.last_widened = True
+        return [*found, *ranked]
 
     def _trim_doubtful_edges(
         self, lines: LineProbabilities, ranked: list[Candidate]
