@@ -71,13 +71,17 @@ def rank_us(boxes: Sequence[TextBox]) -> list[Candidate]:
     return score_candidates(boxes, "us", digit_zero=True)
 
 
+def plate_in_border(serial: str) -> np.ndarray:
+    """A rendered US plate 80 px high in a grey border."""
+    plate = render_plate(serial, "us", height=80)
+    return cv2.copyMakeBorder(plate, 60, 60, 80, 80, cv2.BORDER_CONSTANT, value=(90,) * 3)
+
+
 def cut_first_character(engine: ProbabilityOcrEngine, serial: str) -> tuple[np.ndarray, TextBox]:
-    """A rendered plate in a grey border and its line box with the start moved in by
+    """:func:`plate_in_border` and its line box with the start moved in by
     0.3 line heights, through the first character (as a plate frame's edge makes the
     detector do)."""
-    image = cv2.copyMakeBorder(
-        render_plate(serial, "us", height=80), 60, 60, 80, 80, cv2.BORDER_CONSTANT, value=(90,) * 3
-    )
+    image = plate_in_border(serial)
     line = max(engine.read(image), key=lambda box: box.w)
     tl, tr, br, bl = (np.asarray(p) for p in line.quad)
     step = (tr - tl) / np.linalg.norm(tr - tl) * 0.3 * np.linalg.norm(bl - tl)
@@ -100,15 +104,7 @@ def test_a_first_character_the_line_box_cuts_is_read_whole_from_the_widened_line
 
 
 def test_a_whole_line_gives_no_widened_read(engine: ProbabilityOcrEngine) -> None:
-    image = cv2.copyMakeBorder(
-        render_plate("ABC1234", "us", height=80),
-        60,
-        60,
-        80,
-        80,
-        cv2.BORDER_CONSTANT,
-        value=(90,) * 3,
-    )
+    image = plate_in_border("ABC1234")
     line = max(engine.read(image), key=lambda box: box.w)
     (best, *_) = rank_us([line])
 
