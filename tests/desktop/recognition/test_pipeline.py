@@ -221,6 +221,23 @@ def test_a_distant_plate_misread_in_the_whole_frame_is_read_on_a_closer_look(
     assert at_a_glance.recognize(image)[0].text in [alt for alt, _ in found[0].alternatives]
 
 
+def test_a_distant_plate_read_with_a_character_too_many_is_read_from_the_widened_line(
+    us_reader: PlateRecognizer,
+) -> None:
+    """At a glance this plate reads with a 0 too many (9WN2000, without the widened
+    read); read with both ends pushed out, the last character goes: the widened read is
+    put first and the first read stays an alternative."""
+    image, _, text = distant_car(64)
+    at_a_glance = PlateRecognizer(us_reader.engine, "us", second_look=False, tiled_pass=False)
+
+    found = at_a_glance.recognize(image)
+
+    assert text == "9WN200"
+    assert found[0].text == text
+    assert at_a_glance.last_widened
+    assert [alt for alt, _ in found[0].alternatives] == ["9WN2000"]
+
+
 def test_a_plate_the_whole_frame_reads_badly_is_read_in_a_tile(
     us_reader: PlateRecognizer,
 ) -> None:
