@@ -191,3 +191,17 @@ def test_loads_and_reads_without_touching_the_network(no_network: list[object]) 
     boxes = offline.read(text_image("7XYZ042"))
     assert [b.text for b in boxes] == ["7XYZ042"]
     assert no_network == []
+
+
+def test_the_detector_sees_a_photo_exactly_as_rapidocr_prepares_it(engine: RapidOcrEngine) -> None:
+    from rapidocr.ch_ppocr_det.utils import DetPreProcess
+
+    photo = cv2.GaussianBlur(
+        np.random.default_rng(3).integers(0, 256, (720, 1280, 3), np.uint8), (5, 5), 0
+    )
+    detector = engine._det
+    ours = detector.get_preprocess()(photo)
+    # RapidOCR's own preparation, with the mean and deviation its configuration gives.
+    theirs = DetPreProcess(736, "max", [0.5, 0.5, 0.5], [0.5, 0.5, 0.5])(photo)
+    assert ours.dtype == np.float32 and ours.shape == (1, 3, 416, 736)
+    np.testing.assert_array_equal(ours, theirs)
