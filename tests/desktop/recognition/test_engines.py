@@ -199,9 +199,9 @@ def test_the_detector_sees_a_photo_exactly_as_rapidocr_prepares_it(engine: Rapid
     photo = cv2.GaussianBlur(
         np.random.default_rng(3).integers(0, 256, (720, 1280, 3), np.uint8), (5, 5), 0
     )
-    detector = engine._det
-    ours = detector.get_preprocess()(photo)
-    # RapidOCR's own preparation, with the mean and deviation its configuration gives.
-    theirs = DetPreProcess(736, "max", [0.5, 0.5, 0.5], [0.5, 0.5, 0.5])(photo)
+    ours = engine._det.get_preprocess()(photo)
+    # RapidOCR's own preparation, with the mean and deviation of its configuration.
+    config = engine._ocr.cfg.Det
+    theirs = DetPreProcess(736, "max", list(config.mean), list(config.std))(photo)
     assert ours.dtype == np.float32 and ours.shape == (1, 3, 416, 736)
     np.testing.assert_array_equal(ours, theirs)
