@@ -6,7 +6,9 @@ exceptions that share the base :class:`ServerError`:
 
 * :class:`ServerUnavailable`: environmental (refused, DNS, timeout, TLS, 5xx, 408/429,
   proxy pages); the booth shows a status and tries again later. Idempotent calls retry these
-  with exponential backoff before raising.
+  with exponential backoff before raising, except when the server says it is busy (429 or
+  503 with ``Retry-After`` or ``code: overloaded``): then ``busy`` is true,
+  ``retry_after_s`` holds the wait it asked for, and the call is not retried.
 * :class:`ServerRejected`: a 4xx the booth must not retry (bad token, invalid request).
 * :class:`ResyncRequired`: 410 ``resync_required`` from the change feed.
 * :class:`MalformedResponse`: the answer is not JSON, has the wrong shape or types, or
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import email.utils
 import enum
 import http.client
 import json
@@ -76,6 +79,11 @@ _MIN_SOCKET_TIMEOUT_S = 0.001
 # 4xx that only say "not now" (request timeout, rate limit): unavailable, not rejected,
 # so a worker retries later instead of treating the request as refused for good.
 _TRY_LATER = frozenset({408, 429})
+# Statuses whose Retry-After the booth honours (RFC 9110 section 10.2.3).
+_RETRY_AFTER_STATUSES = frozenset({429, 503})
+# A longer Retry-After is taken as this: a wrong header must not silence a booth for days.
+_MAX_RETRY_AFTER_S = 24 * 3600.0
+OVERLOADED = "overloaded"
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -107,11 +115,34 @@ def malformed_answer(endpoint: str, reason: str, *, quiet: bool = False) -> Malf
 
 
 class ServerUnavailable(ServerError):  # noqa: N818 - names fixed by the contract
-    """The server could not be reached or failed (network, timeout, TLS, 5xx, proxy page)."""
+    """The server could not be reached or failed (network, timeout, TLS, 5xx, proxy page).
 
-    def __init__(self, message: str, *, endpoint: str = "", status: int | None = None) -> None:
+    ``status`` is the HTTP status when the server (or a proxy) answered, else None.
+    ``retry_after_s`` is the server's ``Retry-After`` in seconds (429 and 503 only) and
+    ``code`` its ``detail.code`` (e.g. ``overloaded``), when it sent them.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str = "",
+        status: int | None = None,
+        retry_after_s: float | None = None,
+        code: str | None = None,
+    ) -> None:
         super().__init__(message, endpoint=endpoint)
         self.status = status
+        self.retry_after_s = retry_after_s
+        self.code = code
+
+    @property
+    def busy(self) -> bool:
+        """The server is up and said how long to leave it alone: 429 or 503 with a
+        ``Retry-After`` header or ``code: overloaded``. Nothing retries it sooner."""
+        return self.status in _RETRY_AFTER_STATUSES and (
+            self.retry_after_s is not None or self.code == OVERLOADED
+        )
 
 
 class ServerRejected(ServerError):  # noqa: N818 - names fixed by the contract
@@ -540,7 +571,8 @@ class ServerClient:
             try:
                 return self._attempt(call, model)
             except ServerUnavailable as exc:
-                if attempt >= attempts or self._closed.is_set():
+                # A busy server asked for quiet until Retry-After: the caller waits, not us.
+                if attempt >= attempts or self._closed.is_set() or exc.busy:
                     raise
                 delay = self._backoff(attempt)
                 log.info(
@@ -639,6 +671,8 @@ class ServerClient:
             if status >= 300 and isinstance(data, dict) and "detail" in data:
                 raise self._rejected(call, status, data)
             return status, self._validate(call, model, data)
+        if status in _RETRY_AFTER_STATUSES:
+            raise self._try_later(call, response, deadline)
         if status >= 500 or status in _TRY_LATER:
             raise self._unavailable(call, f"server error HTTP {status}", status=status)
         if 400 <= status < 500:
@@ -713,13 +747,35 @@ class ServerClient:
         return malformed_answer(call.endpoint, self._scrub(reason), quiet=quiet)
 
     def _unavailable(
-        self, call: _Call, reason: str, *, status: int | None = None
+        self,
+        call: _Call,
+        reason: str,
+        *,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+        code: str | None = None,
     ) -> ServerUnavailable:
         reason = self._scrub(reason)
         return ServerUnavailable(
             f"server unavailable for {call.endpoint}: {reason}",
             endpoint=call.endpoint,
             status=status,
+            retry_after_s=retry_after_s,
+            code=None if code is None else self._scrub(code),
+        )
+
+    def _try_later(
+        self, call: _Call, response: requests.Response, deadline: float
+    ) -> ServerUnavailable:
+        """429 or 503: unavailable, with the server's Retry-After and error code if any."""
+        status = response.status_code
+        retry_after_s = parse_retry_after(response.headers.get("Retry-After", ""))
+        code, _detail = _error_detail(self._read_error_body(call, response, deadline))
+        reason = f"server error HTTP {status}" + (f" {code}" if code else "")
+        if retry_after_s is not None:
+            reason += f", retry after {retry_after_s:g} s"
+        return self._unavailable(
+            call, reason, status=status, retry_after_s=retry_after_s, code=code
         )
 
     def _transport_error(self, call: _Call, exc: BaseException) -> ServerError:
@@ -824,6 +880,27 @@ def _limit_socket_wait(response: requests.Response, seconds: float) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.settimeout(max(seconds, _MIN_SOCKET_TIMEOUT_S))
+
+
+def parse_retry_after(value: str, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delay-seconds or an HTTP date).
+
+    None when the header is missing or unreadable; never negative, at most a day.
+    """
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:  # an HTTP date is always GMT
+            when = when.replace(tzinfo=dt.UTC)
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    return min(max(seconds, 0.0), _MAX_RETRY_AFTER_S)
 
 
 def _encode(payload: Mapping[str, Any]) -> bytes:

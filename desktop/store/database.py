@@ -1,4 +1,5 @@
-"""The SQLite engine: one file, WAL journal, foreign keys, and explicit BEGIN modes.
+"""The SQLite engine: one file, WAL journal synced at every commit, foreign keys, and
+explicit BEGIN modes.
 
 The pysqlite driver is put in autocommit mode and every transaction is started here
 with ``BEGIN DEFERRED`` (reads) or ``BEGIN IMMEDIATE`` (writes). A write transaction
@@ -23,10 +24,24 @@ BUSY_TIMEOUT_MS = 10_000
 # upper levels in memory during a full resync of a large blacklist.
 CACHE_SIZE_KIB = 65_536
 _BEGIN_OPTION = "recoup_sqlite_begin"
+# In WAL mode, NORMAL syncs the log only at checkpoints: a commit the booth has shown as
+# recorded (a cash payment) can roll back after a power cut. FULL syncs the log at every
+# commit, so a committed outcome survives one; the cost per outcome is measured by
+# bench/outcome_durability.py.
+SYNCHRONOUS = "FULL"
+SYNCHRONOUS_MODES = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
 
 
-def create_store_engine(path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
-    """Create the engine for one store file, with the pragmas set on every connection."""
+def create_store_engine(
+    path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS, synchronous: str = SYNCHRONOUS
+) -> Engine:
+    """Create the engine for one store file, with the pragmas set on every connection.
+
+    ``synchronous`` exists for the durability benchmark; keep the default.
+    """
+    mode = synchronous.upper()
+    if mode not in SYNCHRONOUS_MODES:
+        raise ValueError(f"synchronous must be one of {sorted(SYNCHRONOUS_MODES)}, got {mode!r}")
     engine = create_engine(
         f"sqlite+pysqlite:///{path}",
         pool_size=4,
@@ -42,7 +57,7 @@ def create_store_engine(path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute(f"PRAGMA synchronous = {mode}")
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute(f"PRAGMA cache_size = -{CACHE_SIZE_KIB}")
         finally:

@@ -44,6 +44,10 @@ COUNTS = select(
     func.count().filter(_outbox.c.delivered_at.is_not(None)).label("delivered"),
     func.count().filter(_outbox.c.dead_at.is_not(None)).label("dead"),
 )
+# A row the server answered with a failure at least once (attempts counts only those).
+_stuck = and_(_pending, _outbox.c.attempts > 0)
+COUNT_STUCK = select(func.count()).where(_stuck)
+OLDEST_STUCK_ERROR = select(_outbox.c.last_error).where(_stuck).order_by(_outbox.c.id).limit(1)
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,14 @@ class OutboxItem:
     payload: dict[str, Any]
     attempts: int
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class StuckRows:
+    """Pending rows that failed at least once, and the last error of the oldest of them."""
+
+    count: int = 0
+    oldest_error: str = ""
 
 
 class UnknownOutboxItemError(LookupError):
@@ -120,7 +132,8 @@ class Outbox:
         )
 
     def mark_failed(self, item_id: int, error: str, retry_at: datetime) -> None:
-        """A transient failure: count the attempt and try again at ``retry_at``."""
+        """The server answered this row with a failure: count the attempt, keep the
+        error and try again at ``retry_at`` (an unreachable server is no row's attempt)."""
         self._update(
             item_id,
             attempts=_outbox.c.attempts + 1,
@@ -152,6 +165,13 @@ class Outbox:
         with self._engine.connect() as connection:
             return [json.loads(payload) for payload in connection.execute(query).scalars()]
 
+    def stuck(self) -> StuckRows:
+        """How many pending rows failed at least once, and why the oldest did."""
+        with self._engine.connect() as connection:
+            count = connection.execute(COUNT_STUCK).scalar_one()
+            error = connection.execute(OLDEST_STUCK_ERROR).scalar() if count else None
+        return StuckRows(count=count, oldest_error=error or "")
+
     def counts(self) -> dict[str, int]:
         """How many rows are pending, delivered and dead."""
         with self._engine.connect() as connection:
@@ -167,4 +187,4 @@ class Outbox:
                 raise UnknownOutboxItemError(f"no outbox item {item_id}")
 
 
-__all__ = ["Outbox", "OutboxItem", "UnknownOutboxItemError", "enqueue"]
+__all__ = ["Outbox", "OutboxItem", "StuckRows", "UnknownOutboxItemError", "enqueue"]

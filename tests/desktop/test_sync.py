@@ -12,7 +12,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,7 +20,7 @@ import pytest
 from desktop.domain import BlacklistChange, BlacklistEntry, Outcome, OutcomeKind, PaymentMethod
 from desktop.plates import MatchTier
 from desktop.store import Store
-from desktop.sync import SyncStatus, SyncWorker
+from desktop.sync import FRESH_FAILURES_PER_ROUND, SyncStatus, SyncWorker
 from tests.desktop.booth_support import (
     CHANGES_PATH,
     OUTCOMES_PATH,
@@ -33,9 +33,11 @@ from tests.desktop.booth_support import (
     rows,
     session_json,
 )
-from tests.desktop.hostile_server import HostileServer, echo_json, json_answer, raw
+from tests.desktop.hostile_server import Behaviour, HostileServer, echo_json, json_answer, raw
 
 HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+SERVER_ERROR = json_answer({"detail": "Internal Server Error"}, status=500)
+OVERLOADED = {"detail": {"code": "overloaded", "message": "212 requests are waiting"}}
 
 
 def entry_json(plate: str, cents: int = 1850, session_id: int = 7) -> dict[str, object]:
@@ -167,6 +169,20 @@ def outbox_rows(store: Store) -> list[dict[str, object]]:
 
 def posted_ids(server: HostileServer) -> list[str]:
     return [json.loads(s.body)["outcome_id"] for s in server.seen("POST", OUTCOMES_PATH)]
+
+
+def failing_for(outcome_ids: set[str], failure: Behaviour, otherwise: Behaviour) -> Behaviour:
+    """Answer outcomes with these ids with ``failure``, every other one with ``otherwise``."""
+
+    def behave(handler) -> None:  # type: ignore[no-untyped-def]
+        outcome_id = json.loads(handler.seen_request.body)["outcome_id"]
+        (failure if outcome_id in outcome_ids else otherwise)(handler)
+
+    return behave
+
+
+def attempt_at(row: dict[str, object]) -> datetime:
+    return datetime.fromisoformat(str(row["next_attempt_at"]))
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -390,34 +406,32 @@ def test_a_refused_outcome_is_kept_as_dead_and_never_retried(
     assert len(rows(store, "SELECT * FROM outcomes")) == 1  # the booth's record stays
 
 
-def test_outcomes_wait_out_a_server_error_and_are_delivered_once_it_is_back(
+def test_a_gateway_error_ends_the_push_and_blames_no_row(
     worker: SyncWorker, server: HostileServer, store: Store, clock: ManualClock
 ) -> None:
     first, second = queue_outcome(store, clock), queue_outcome(store, clock, plate="XYZ789")
-    server.on("POST", OUTCOMES_PATH, raw(503, b"busy", "text/plain"), echo_json(recorded))
+    server.on("POST", OUTCOMES_PATH, raw(502, HTML_502, "text/html"), echo_json(recorded))
 
     down = worker.sync_once()
 
     assert down.online is False and down.offline_since == clock()
-    assert "503" in down.last_error and down.outbox_pending == 2
-    failed, untried = outbox_rows(store)
-    assert failed["attempts"] == 1 and failed["delivered_at"] is None
-    assert datetime.fromisoformat(str(failed["next_attempt_at"])) > clock()
-    assert untried["attempts"] == 0
+    assert "502" in down.last_error and down.outbox_pending == 2
+    assert down.outbox_stuck == 0  # the server never judged the rows
+    assert posted_ids(server) == [str(first.outcome_id)]  # nothing more sent into it
+    assert server.count("GET", CHANGES_PATH) == 0
+    untouched = [(row["attempts"], row["last_error"]) for row in outbox_rows(store)]
+    assert untouched == [(0, None), (0, None)]
 
-    clock.advance(seconds=1)  # before the row's retry time: back online makes it due
+    clock.advance(seconds=1)
     back = worker.sync_once()
-    worker.sync_once()
 
     assert back.online is True and back.offline_since is None
-    assert back.outbox_pending == 0
+    assert back.outbox_pending == 0 and back.outbox_stuck == 0
     assert all(row["delivered_at"] is not None for row in outbox_rows(store))
-    ids = posted_ids(server)
-    assert ids.count(str(first.outcome_id)) == 2  # the 503, then the one delivery
-    assert ids.count(str(second.outcome_id)) == 1
+    assert posted_ids(server) == [str(first.outcome_id)] * 2 + [str(second.outcome_id)]
 
 
-def test_server_down_counts_the_attempt_and_reports_offline(
+def test_server_down_reports_offline_since_the_first_failure(
     store: Store, clock: ManualClock
 ) -> None:
     queue_outcome(store, clock)
@@ -429,10 +443,191 @@ def test_server_down_counts_the_attempt_and_reports_offline(
 
     assert first.online is False and first.offline_since == T0
     assert second.offline_since == T0  # offline since the first failure, not the latest
-    assert first.last_error and first.outbox_pending == 1
+    assert "connection refused" in first.last_error and first.outbox_pending == 1
+    assert second.outbox_stuck == 0
     (row,) = outbox_rows(store)
-    assert row["attempts"] == 2 and row["delivered_at"] is None and row["dead_at"] is None
-    assert datetime.fromisoformat(str(row["next_attempt_at"])) > clock()
+    assert row["attempts"] == 0 and row["delivered_at"] is None and row["dead_at"] is None
+
+
+# --------------------------------------------------------------------------- stuck rows
+
+
+def test_a_row_the_server_fails_backs_off_alone_and_the_rest_and_the_pull_go_on(
+    worker: SyncWorker, server: HostileServer, store: Store, clock: ManualClock
+) -> None:
+    first = queue_outcome(store, clock, plate="ABC123")
+    stuck = queue_outcome(store, clock, plate="DEF456")
+    last = queue_outcome(store, clock, plate="XYZ789")
+    only_stuck = failing_for({str(stuck.outcome_id)}, SERVER_ERROR, echo_json(recorded))
+    server.on("POST", OUTCOMES_PATH, only_stuck)
+    server.on(
+        "GET", CHANGES_PATH, json_answer(page([up(1, "NEW111")], 1)), json_answer(page([], 1))
+    )
+
+    status = worker.sync_once()
+
+    assert status.online is True and status.offline_since is None and status.last_error == ""
+    assert (status.outbox_pending, status.outbox_stuck) == (1, 1)
+    assert (status.stuck_reason, status.stuck_status) == ("server error 500", 500)
+    assert "HTTP 500" in status.stuck_error
+    assert status.last_sync_at == clock() and cached(store) == ["NEW111"]  # pulled
+    delivered, failed, after = outbox_rows(store)
+    assert delivered["delivered_at"] is not None and after["delivered_at"] is not None
+    assert failed["attempts"] == 1 and failed["delivered_at"] is None
+    assert attempt_at(failed) == clock() + timedelta(seconds=2)
+    assert posted_ids(server) == [str(o.outcome_id) for o in (first, stuck, last)]
+
+    clock.advance(seconds=1)  # before its retry time: not sent again
+    worker.sync_once()
+    assert posted_ids(server).count(str(stuck.outcome_id)) == 1
+
+    clock.advance(seconds=1)  # due: fails again and waits twice as long
+    again = worker.sync_once()
+    (_, failed, _) = outbox_rows(store)
+    assert again.outbox_stuck == 1 and failed["attempts"] == 2
+    assert attempt_at(failed) == clock() + timedelta(seconds=4)
+
+    server.on("POST", OUTCOMES_PATH, echo_json(recorded))  # the server is fixed
+    clock.advance(seconds=4)
+    fixed = worker.sync_once()
+
+    assert (fixed.outbox_pending, fixed.outbox_stuck, fixed.stuck_reason) == (0, 0, "")
+    assert posted_ids(server).count(str(stuck.outcome_id)) == 3
+    assert posted_ids(server).count(str(first.outcome_id)) == 1  # each delivered once
+
+
+def test_a_malformed_answer_to_one_row_makes_it_stuck_not_the_booth_offline(
+    worker: SyncWorker, server: HostileServer, store: Store, clock: ManualClock
+) -> None:
+    odd, fine = queue_outcome(store, clock), queue_outcome(store, clock, plate="XYZ789")
+    not_json = raw(200, HTML_502, "text/html")
+    server.on(
+        "POST", OUTCOMES_PATH, failing_for({str(odd.outcome_id)}, not_json, echo_json(recorded))
+    )
+
+    status = worker.sync_once()
+
+    assert status.online is True
+    assert (status.outbox_pending, status.outbox_stuck) == (1, 1)
+    assert (status.stuck_reason, status.stuck_status) == ("malformed answer", None)
+    assert posted_ids(server) == [str(odd.outcome_id), str(fine.outcome_id)]
+
+
+def test_a_server_failing_every_row_gets_a_few_per_round_and_stuck_rows_hold_back_none(
+    worker: SyncWorker, server: HostileServer, store: Store, clock: ManualClock
+) -> None:
+    broken = [queue_outcome(store, clock, plate=f"BAD{n}") for n in range(FRESH_FAILURES_PER_ROUND)]
+    later = queue_outcome(store, clock, plate="XYZ789")
+    broken_ids = {str(o.outcome_id) for o in broken}
+    server.on("POST", OUTCOMES_PATH, failing_for(broken_ids, SERVER_ERROR, echo_json(recorded)))
+
+    first = worker.sync_once()
+
+    # As many rows in a row failed at their first try: the backlog is not sent into it.
+    assert posted_ids(server) == [str(o.outcome_id) for o in broken]
+    assert first.online is True and server.count("GET", CHANGES_PATH) == 1
+    assert (first.outbox_pending, first.outbox_stuck) == (len(broken) + 1, len(broken))
+
+    clock.advance(seconds=2)  # the stuck rows are due again, still failing
+    second = worker.sync_once()
+
+    assert posted_ids(server)[-1] == str(later.outcome_id)
+    assert set(posted_ids(server)[len(broken) : -1]) == broken_ids
+    assert (second.outbox_pending, second.outbox_stuck) == (len(broken), len(broken))
+
+
+# --------------------------------------------------------------------------- busy server
+
+
+def when_not_busy(path: str) -> Behaviour:
+    """What ``path`` answers once the server is no longer busy."""
+    if path == OUTCOMES_PATH:
+        return echo_json(recorded)
+    return json_answer(page([], 0))
+
+
+BUSY_ANSWERS = {
+    "503 overloaded on an outcome": (
+        "POST",
+        OUTCOMES_PATH,
+        json_answer(OVERLOADED, status=503, headers={"Retry-After": "12"}),
+    ),
+    "429 on the change feed": (
+        "GET",
+        CHANGES_PATH,
+        json_answer({"detail": "slow down"}, status=429, headers={"Retry-After": "12"}),
+    ),
+}
+
+
+@pytest.mark.parametrize(("method", "path", "busy"), BUSY_ANSWERS.values(), ids=BUSY_ANSWERS.keys())
+def test_a_busy_server_gets_no_request_before_retry_after_and_no_row_is_blamed(
+    worker: SyncWorker,
+    server: HostileServer,
+    store: Store,
+    clock: ManualClock,
+    method: str,
+    path: str,
+    busy: Behaviour,
+) -> None:
+    outcome = queue_outcome(store, clock)
+    server.on("POST", OUTCOMES_PATH, echo_json(recorded))
+    server.on(method, path, busy, when_not_busy(path))
+
+    status = worker.sync_once()
+
+    assert status.online is True and status.offline_since is None  # busy, not offline
+    assert status.busy_until == clock() + timedelta(seconds=12)
+    assert "retry after 12 s" in status.last_error
+    assert status.outbox_stuck == 0
+    sent = len(server.requests)
+
+    clock.advance(seconds=11)
+    queue_outcome(store, clock, plate="XYZ789")  # an outcome recorded meanwhile wakes it
+    waiting = worker.sync_once()
+
+    assert len(server.requests) == sent  # nothing sent before Retry-After has passed
+    assert waiting.busy_until == status.busy_until
+    assert waiting.outbox_pending == status.outbox_pending + 1
+    assert all(row["attempts"] == 0 for row in outbox_rows(store))
+
+    clock.advance(seconds=1)
+    after = worker.sync_once()
+
+    assert after.online is True and after.busy_until is None and after.last_error == ""
+    assert (after.outbox_pending, after.outbox_stuck) == (0, 0)
+    expected = 2 if path == OUTCOMES_PATH else 1  # the busy answer, then the delivery
+    assert posted_ids(server).count(str(outcome.outcome_id)) == expected
+
+
+def test_a_retry_after_of_a_day_is_honoured_for_five_minutes_at_most(
+    worker: SyncWorker, server: HostileServer, store: Store, clock: ManualClock
+) -> None:
+    queue_outcome(store, clock)
+    server.on(
+        "POST",
+        OUTCOMES_PATH,
+        json_answer(OVERLOADED, status=503, headers={"Retry-After": "86400"}),
+        echo_json(recorded),
+    )
+
+    status = worker.sync_once()
+    clock.advance(seconds=300)
+    after = worker.sync_once()
+
+    assert status.busy_until == T0 + timedelta(seconds=300)
+    assert after.busy_until is None and after.outbox_pending == 0
+
+
+def test_a_plain_503_from_a_proxy_is_the_server_being_away_not_busy(
+    worker: SyncWorker, server: HostileServer, store: Store, clock: ManualClock
+) -> None:
+    queue_outcome(store, clock)
+    server.on("POST", OUTCOMES_PATH, raw(503, b"no healthy upstream", "text/plain"))
+
+    status = worker.sync_once()
+
+    assert status.online is False and status.busy_until is None and "503" in status.last_error
 
 
 @pytest.mark.parametrize(
