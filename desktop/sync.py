@@ -444,13 +444,14 @@ def failed_by_server(exc: ServerUnavailable) -> bool:
 
 
 _HTTP_STATUS = re.compile(r"\bHTTP (\d{3})\b")
+MALFORMED_REASON = "malformed answer"
 
 
 def describe_failure(error: str) -> tuple[str, int | None]:
     """A short reason for a row's stored error, and its HTTP status when it has one:
     ``("server error 500", 500)``, ``("HTTP 404", 404)``, ``("malformed answer", None)``."""
-    if error.startswith("malformed answer"):
-        return "malformed answer", None
+    if error.startswith(MALFORMED_REASON):
+        return MALFORMED_REASON, None
     found = _HTTP_STATUS.search(error)
     if found is None:
         return (error[:60], None)

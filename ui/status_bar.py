@@ -3,11 +3,14 @@
 Everything shown comes from plain snapshots (:class:`SyncStatus` from
 ``bridge.sync_changed``, :class:`CaptureStats` from ``bridge.camera_changed`` and from
 ``CaptureGroup.stats()`` polled once a second, which only takes each lane's lock).
-Ages ("synced 2 min ago") are refreshed every second.
+Ages ("synced 2 min ago") and the wait a busy server asked for ("retrying in 12 s") are
+refreshed every second. Outbox rows the server keeps failing are counted beside the
+waiting ones ("2 stuck: server error 500"), with the oldest one's error as the tooltip.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime
 
@@ -16,7 +19,7 @@ from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from desktop.capture import CaptureGroup, CaptureState, CaptureStats
 from desktop.domain import utc_now
-from desktop.sync import SyncStatus
+from desktop.sync import MALFORMED_REASON, SyncStatus
 from ui.format import format_age
 from ui.lane_view import STALE_AFTER_S
 from ui.read_text import ROLE_DANGER, ROLE_MUTED, ROLE_OK, ROLE_WARNING
@@ -115,8 +118,12 @@ class BoothStatusBar(QStatusBar):
 
     def _show_sync(self) -> None:
         status = self._sync
+        busy_s = self._busy_s(status)
         if status.online is None:
             server, role = self.tr("Server: not reached yet"), ROLE_MUTED
+        elif busy_s > 0:
+            server = self.tr("Server: busy, retrying in {seconds} s").format(seconds=busy_s)
+            role = ROLE_WARNING
         elif status.online:
             server, role = self.tr("Server: online"), ROLE_OK
         else:
@@ -127,11 +134,33 @@ class BoothStatusBar(QStatusBar):
 
         pending = status.outbox_pending
         self.outbox_label.setVisible(pending > 0)
-        if pending:
+        if pending and status.outbox_stuck:
+            text = self.tr("{waiting} waiting to send · {stuck} stuck: {reason}").format(
+                waiting=pending, stuck=status.outbox_stuck, reason=self._stuck_reason(status)
+            )
+            self._set(self.outbox_label, text, ROLE_WARNING, status.stuck_error)
+        elif pending:
             text = self.tr("{count} waiting to send").format(count=pending)
             self._set(self.outbox_label, text, ROLE_WARNING if not status.online else ROLE_MUTED)
 
         self._show_blacklist(status)
+
+    def _busy_s(self, status: SyncStatus) -> int:
+        """Whole seconds left of the busy server's Retry-After (0 once it has passed)."""
+        if status.busy_until is None:
+            return 0
+        return max(0, math.ceil((status.busy_until - self._clock()).total_seconds()))
+
+    def _stuck_reason(self, status: SyncStatus) -> str:
+        """Why the oldest stuck row failed, in the booth's language."""
+        code = status.stuck_status
+        if code is not None and code >= 500:
+            return self.tr("server error {status}").format(status=code)
+        if code is not None:
+            return self.tr("refused, HTTP {status}").format(status=code)
+        if status.stuck_reason == MALFORMED_REASON:
+            return self.tr("unreadable answer")
+        return status.stuck_reason
 
     def _show_blacklist(self, status: SyncStatus) -> None:
         if status.last_sync_at is None:

@@ -399,17 +399,22 @@ Type plates with F2 meanwhile, and ask IT to check the OCR engine setting.</sour
 <context>
     <name>BoothStatusBar</name>
     <message>
-        <location filename="../../ui/status_bar.py" line="+68"/>
+        <location filename="../../ui/status_bar.py" line="+71"/>
         <source>Attendant: {name}</source>
         <translation>收费员：{name}</translation>
     </message>
     <message>
-        <location line="+51"/>
+        <location line="+52"/>
         <source>Server: not reached yet</source>
         <translation>服务器：尚未连接</translation>
     </message>
     <message>
         <location line="+2"/>
+        <source>Server: busy, retrying in {seconds} s</source>
+        <translation>服务器：繁忙，{seconds} 秒后重试</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>Server: online</source>
         <translation>服务器：在线</translation>
     </message>
@@ -420,11 +425,31 @@ Type plates with F2 meanwhile, and ask IT to check the OCR engine setting.</sour
     </message>
     <message>
         <location line="+7"/>
+        <source>{waiting} waiting to send · {stuck} stuck: {reason}</source>
+        <translation>{waiting} 条待上传 · {stuck} 条受阻：{reason}</translation>
+    </message>
+    <message>
+        <location line="+5"/>
         <source>{count} waiting to send</source>
         <translation>{count} 条待上传</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+15"/>
+        <source>server error {status}</source>
+        <translation>服务器错误 {status}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>refused, HTTP {status}</source>
+        <translation>被拒绝，HTTP {status}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>unreadable answer</source>
+        <translation>无法识别的应答</translation>
+    </message>
+    <message>
+        <location line="+6"/>
         <source>Blacklist: waiting for the first sync</source>
         <translation>黑名单：等待首次同步</translation>
     </message>
