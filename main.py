@@ -54,6 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--seed-demo", action="store_true", help="create demo lots, booths and vehicles"
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the database (default 1; about one per core)",
+    )
+    serve.add_argument(
+        "--public-url",
+        default=None,
+        help="address drivers' phones reach this server at, for QR payment links "
+        "(without it QR payments are refused)",
+    )
+    serve.add_argument("--access-log", action="store_true", help="log every request")
 
     recognize = commands.add_parser(
         "recognize", help="read plates in image or video files (offline, local OCR)"
@@ -223,7 +236,20 @@ def run_hash_pin() -> int:
 def run_serve(args: argparse.Namespace) -> int:
     from server.cli import serve
 
-    serve(host=args.host, port=args.port, database_url=args.database_url, seed_demo=args.seed_demo)
+    from pydantic import ValidationError
+
+    try:
+        serve(
+            host=args.host,
+            port=args.port,
+            database_url=args.database_url,
+            seed_demo=args.seed_demo,
+            workers=args.workers,
+            public_url=args.public_url,
+            access_log=args.access_log,
+        )
+    except ValidationError as error:
+        return refuse_to_start(f"The server settings are wrong:\n{error}")
     return 0
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from server.db import utcnow
 from server.models import LoginFailure, Supervisor, SupervisorToken
-from server.passwords import dummy_password_hash, hash_password, hash_pin, verify
+from server.passwords import hash_password, hash_pin
 from server.security import hash_token
 
 logger = logging.getLogger(__name__)
@@ -62,21 +62,6 @@ def create_supervisor_account(
     session.add(supervisor)
     session.flush()
     logger.info("supervisor %s created", name)
-    return supervisor
-
-
-def authenticate(session: Session, *, username: str, password: str) -> Supervisor | None:
-    """The active supervisor with these credentials, else None.
-
-    An unknown or inactive user costs one scrypt check too, so timing tells nothing.
-    """
-    supervisor = session.scalar(
-        select(Supervisor).where(Supervisor.username == normalize_username(username))
-    )
-    stored = supervisor.password_hash if supervisor is not None else dummy_password_hash()
-    matches = verify(password, stored)
-    if supervisor is None or not supervisor.active or not matches:
-        return None
     return supervisor
 
 

@@ -7,9 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine
 
 from server.config import ServerSettings
-from server.db import make_engine, make_session_factory
+from server.db import PoolLimits, make_engine, make_session_factory
+from server.db_workers import Admission, DatabaseWorkers
+from server.errors import COMMON_RESPONSES, install_error_handlers
 from server.evidence import evidence_root, purge_expired
 from server.limits import BodySizeLimit
 from server.migrate import upgrade_to_head
@@ -28,37 +31,90 @@ from server.routes import (
     vehicles,
     waivers,
 )
-from server.schemas import ErrorOut
 
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+# Bounds of every database wait on the request path (PostgreSQL; SQLite's busy timeout
+# is in server.db): a request stuck behind a lock ends in seconds with 503, and SIGTERM
+# is honoured within seconds whatever the load.
+STATEMENT_TIMEOUT_MS = 5_000
+LOCK_TIMEOUT_MS = 3_000
+IDLE_IN_TRANSACTION_MS = 30_000
 
 
-def create_app(settings: ServerSettings) -> FastAPI:
-    """Build the app: migrate the database to head, purge expired evidence, mount the
-    routers under ``/api/v1``.
+def per_process_connections(settings: ServerSettings) -> int:
+    """This process's share of ``database_connections`` (also its database threads)."""
+    return max(2, settings.database_connections // settings.workers)
 
-    ``app.state`` holds ``settings``, ``engine`` and ``session_factory``; the engine is
-    disposed when the app shuts down.
+
+def _request_engine(settings: ServerSettings) -> Engine:
+    """The engine of the request path: one connection per database thread, and every
+    wait for a lock bounded (see ``PoolLimits``)."""
+    connections = per_process_connections(settings)
+    return make_engine(
+        settings.database_url,
+        limits=PoolLimits(
+            size=connections,
+            # Start-up, seeding and tests use the engine outside the database threads.
+            overflow=2,
+            wait_s=10.0,
+            statement_timeout_ms=STATEMENT_TIMEOUT_MS,
+            lock_timeout_ms=LOCK_TIMEOUT_MS,
+            idle_in_transaction_ms=IDLE_IN_TRANSACTION_MS,
+        ),
+    )
+
+
+def prepare_database(settings: ServerSettings) -> None:
+    """Migrate the database to head and purge expired evidence (once, before serving).
+
+    Runs on an engine of its own without the request path's statement timeouts, since a
+    migration may rewrite large tables.
     """
     engine = make_engine(settings.database_url)
-    upgrade_to_head(engine)
-    session_factory = make_session_factory(engine)
-    with session_factory() as session:
-        purge_expired(
-            session,
-            root=evidence_root(settings),
-            retention_days=settings.evidence_retention_days,
-        )
+    try:
+        upgrade_to_head(engine)
+        with make_session_factory(engine)() as session:
+            purge_expired(
+                session,
+                root=evidence_root(settings),
+                retention_days=settings.evidence_retention_days,
+            )
+    finally:
+        engine.dispose()
+
+
+def create_app(settings: ServerSettings, *, prepare: bool = True) -> FastAPI:
+    """Build the app: (with ``prepare``) migrate the database and purge expired evidence,
+    then mount the routers under ``/api/v1``.
+
+    ``app.state`` holds ``settings``, ``engine``, ``database`` (the database threads) and
+    ``session_factory`` (for start-up work and tests); the threads stop and the engine is
+    disposed when the app shuts down. ``serve --workers N`` prepares the database once
+    in the parent and builds each worker's app with ``prepare=False``.
+    """
+    if prepare:
+        prepare_database(settings)
+    engine = _request_engine(settings)
+    database = DatabaseWorkers(
+        engine,
+        Admission(
+            threads=per_process_connections(settings),
+            max_queue=settings.max_queued_requests,
+            max_wait_s=settings.max_queue_wait_s,
+        ),
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            database.close()
             engine.dispose()
 
+    docs = settings.api_docs
     app = FastAPI(
         title="Recoup reference server",
         version="1",
@@ -68,14 +124,16 @@ def create_app(settings: ServerSettings) -> FastAPI:
             "requests and the supervisor review API (flags, disputes, waivers, audit)."
         ),
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = session_factory
-    api = APIRouter(
-        prefix=API_PREFIX,
-        responses={401: {"model": ErrorOut, "description": "missing or unknown token"}},
-    )
+    app.state.database = database
+    app.state.session_factory = make_session_factory(engine)
+    install_error_handlers(app)
+    api = APIRouter(prefix=API_PREFIX, responses=COMMON_RESPONSES)
     for module in (ping, vehicles, blacklist, reads, outcomes, payments):
         api.include_router(module.router)
     for router in (
@@ -97,4 +155,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         path_limits={API_PREFIX + evidence.EVIDENCE_PATH: settings.evidence_max_bytes},
     )
+    if settings.public_url is None and settings.sandbox_payments:
+        logger.warning(
+            "public_url is not set: QR payments are refused until it names the address "
+            "drivers' phones reach this server at"
+        )
     return app

@@ -6,6 +6,7 @@ database itself, so no code path (and no route) can rewrite history.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, get_args
 
@@ -13,7 +14,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from server.db import utcnow
-from server.models import AuditEntry, Supervisor
+from server.models import AuditEntry, BlacklistEntry, ParkingSession, Supervisor
 from server.schemas import AuditAction
 
 ACTIONS: tuple[str, ...] = get_args(AuditAction)
@@ -55,6 +56,17 @@ def record(
     session.add(row)
     session.flush()
     return row
+
+
+def entry_snapshot(session: Session, plate: str) -> dict[str, Any] | None:
+    """The plate's blacklist entry as published now (None: not listed), for before/after."""
+    entry = session.get(BlacklistEntry, plate, populate_existing=True)
+    return None if entry is None else entry.entry
+
+
+def sessions_snapshot(rows: Sequence[ParkingSession]) -> list[dict[str, Any]]:
+    """Id, status and what is still owed of each session, for before/after."""
+    return [{"id": row.id, "status": row.status, "unpaid_cents": row.unpaid_cents} for row in rows]
 
 
 def _filtered(

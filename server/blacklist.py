@@ -13,12 +13,18 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Row, delete, func, select
 from sqlalchemy.orm import Session
 
 from server.db import utcnow
 from server.flags import dismissed_session_ids
-from server.models import STATE_ROW_ID, BlacklistChange, BlacklistEntry, ServerState
+from server.models import (
+    STATE_ROW_ID,
+    BlacklistChange,
+    BlacklistEntry,
+    ParkingSession,
+    ServerState,
+)
 from server.schemas import EntryOut
 from server.vehicles import open_sessions, session_out, sessions_for_plate, vehicle_status
 
@@ -69,12 +75,17 @@ def refresh_entry(
     is created or updated (an ``upsert`` change) when its status, amount or sessions
     differ from what was last published. Returns the entry or None.
     ``keep`` prunes the change log to that many rows afterwards.
+
+    The feed lock is taken only when something changed: the common case (a read of a
+    plate whose entry is current) writes nothing and waits for no one. Whatever this
+    first look finds, the entry is recomputed under the lock before it is written, as a
+    writer that changed the sessions meanwhile may have published it already.
     """
+    owing, existing = _owing_and_entry(session, plate)
+    if _is_current(existing, owing, plate=plate, currency=currency):
+        return existing
     state = lock_state(session)
-    rows = sessions_for_plate(session, plate=plate)
-    dismissed = dismissed_session_ids(session, plate=plate)
-    owing = [row for row in open_sessions(rows) if row.id not in dismissed]
-    existing = session.get(BlacklistEntry, plate, populate_existing=True)
+    owing, existing = _owing_and_entry(session, plate, reload=True)
     if not owing:
         if existing is None:
             return None
@@ -83,15 +94,8 @@ def refresh_entry(
         logger.info("blacklist remove %s seq=%d", plate, seq)
         _maybe_prune(session, state=state, keep=keep)
         return None
-    status = vehicle_status(owing)
-    unpaid = sum(row.unpaid_cents for row in owing)
-    content = {
-        "plate": plate,
-        "status": status,
-        "unpaid_cents": unpaid,
-        "currency": currency,
-        "sessions": [session_out(row).model_dump(mode="json") for row in owing],
-    }
+    content = _entry_content(owing, plate=plate, currency=currency)
+    status, unpaid = content["status"], content["unpaid_cents"]
     if existing is not None and _without_time(existing.entry) == content:
         return existing
     stamp = now or utcnow()
@@ -105,9 +109,42 @@ def refresh_entry(
     existing.updated_at = stamp
     existing.last_seq = seq
     existing.entry = entry_json
+    existing.lots = BlacklistEntry.lots_text(row.lot_id for row in owing)
     logger.info("blacklist upsert %s status=%s unpaid=%d seq=%d", plate, status, unpaid, seq)
     _maybe_prune(session, state=state, keep=keep)
     return existing
+
+
+def _owing_and_entry(
+    session: Session, plate: str, *, reload: bool = False
+) -> tuple[list[ParkingSession], BlacklistEntry | None]:
+    """The plate's sessions that owe (dismissed ones left out) and its stored entry."""
+    rows = sessions_for_plate(session, plate=plate, reload=reload)
+    dismissed = dismissed_session_ids(session, plate=plate)
+    owing = [row for row in open_sessions(rows) if row.id not in dismissed]
+    return owing, session.get(BlacklistEntry, plate, populate_existing=True)
+
+
+def _entry_content(owing: list[ParkingSession], *, plate: str, currency: str) -> dict[str, Any]:
+    """What an entry over ``owing`` publishes, apart from its ``updated_at``."""
+    return {
+        "plate": plate,
+        "status": vehicle_status(owing),
+        "unpaid_cents": sum(row.unpaid_cents for row in owing),
+        "currency": currency,
+        "sessions": [session_out(row).model_dump(mode="json") for row in owing],
+    }
+
+
+def _is_current(
+    existing: BlacklistEntry | None, owing: list[ParkingSession], *, plate: str, currency: str
+) -> bool:
+    """True when the stored entry (or its absence) already says what ``owing`` says."""
+    if not owing:
+        return existing is None
+    return existing is not None and _without_time(existing.entry) == _entry_content(
+        owing, plate=plate, currency=currency
+    )
 
 
 def _without_time(entry: dict[str, Any]) -> dict[str, Any]:
@@ -141,26 +178,32 @@ def prune_change_log(session: Session, *, keep: int) -> int:
     return deleted
 
 
-def changes_after(session: Session, *, since: int, limit: int) -> list[BlacklistChange]:
-    """Up to ``limit`` changes with seq > ``since``, in seq order."""
+def changes_after(session: Session, *, since: int, limit: int) -> list[Row[Any]]:
+    """Up to ``limit`` changes with seq > ``since``, in seq order (seq, plate, action, entry)."""
     query = (
-        select(BlacklistChange)
+        select(
+            BlacklistChange.seq,
+            BlacklistChange.plate,
+            BlacklistChange.action,
+            BlacklistChange.entry,
+        )
         .where(BlacklistChange.seq > since)
         .order_by(BlacklistChange.seq)
         .limit(limit)
     )
-    return list(session.scalars(query))
+    return list(session.execute(query))
 
 
-def entries_after(session: Session, *, after: str, limit: int) -> list[BlacklistEntry]:
-    """Up to ``limit`` entries whose plate sorts after ``after``, in plate order."""
+def entries_after(session: Session, *, after: str, limit: int) -> list[Row[Any]]:
+    """Up to ``limit`` entries whose plate sorts after ``after``, in plate order
+    (plate, entry)."""
     query = (
-        select(BlacklistEntry)
+        select(BlacklistEntry.plate, BlacklistEntry.entry)
         .where(BlacklistEntry.plate > after)
         .order_by(BlacklistEntry.plate)
         .limit(limit)
     )
-    return list(session.scalars(query))
+    return list(session.execute(query))
 
 
 def change_count(session: Session) -> int:

@@ -7,6 +7,7 @@ Admin tasks: ``create_supervisor`` (also ``python -m server.supervisors add``) a
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -15,7 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from server.accounts import create_supervisor_account
-from server.app import create_app
+from server.app import create_app, prepare_database
 from server.config import ServerSettings
 from server.db import make_engine, make_session_factory
 from server.evidence import evidence_root, purge_expired
@@ -26,6 +27,21 @@ logger = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 15.0
 POLL_S = 0.01
+#: After SIGTERM, requests in flight get this long to finish; then connections are
+#: closed, so the server stops within seconds whatever its load.
+GRACEFUL_SHUTDOWN_S = 3
+#: How ``serve --workers N`` hands its settings to the worker processes.
+WORKER_SETTINGS_ENV = "RECOUP_HUB_WORKER_SETTINGS"
+
+
+def seed_demo_database(settings: ServerSettings) -> None:
+    """Add the idempotent demo data to the (migrated) database."""
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            seed_demo_data(session, currency=settings.currency)
+    finally:
+        engine.dispose()
 
 
 def build_app(settings: ServerSettings, *, seed_demo: bool = False) -> FastAPI:
@@ -68,12 +84,56 @@ def purge_evidence(settings: ServerSettings) -> int:
         engine.dispose()
 
 
-def serve(host: str, port: int, database_url: str, seed_demo: bool) -> None:
-    """Serve the API on ``host:port`` until interrupted (Ctrl+C)."""
-    settings = ServerSettings(database_url=database_url)
-    app = build_app(settings, seed_demo=seed_demo)
-    logger.info("Recoup reference server on http://%s:%d/api/v1", host, port)
-    uvicorn.run(app, host=host, port=port, log_level="info", ws="none", lifespan="on")
+def serve(
+    host: str,
+    port: int,
+    database_url: str,
+    seed_demo: bool,
+    *,
+    workers: int = 1,
+    public_url: str | None = None,
+    access_log: bool = False,
+) -> None:
+    """Serve the API on ``host:port`` with ``workers`` processes until SIGTERM or Ctrl+C.
+
+    The database is migrated (and seeded) once, here; each worker process then builds
+    its own app and shares nothing with the others but the database. Other settings come
+    from ``RECOUP_SERVER_*`` environment variables.
+    """
+    overrides: dict[str, object] = {"database_url": database_url, "workers": workers}
+    if public_url is not None:
+        overrides["public_url"] = public_url
+    settings = ServerSettings(**overrides)  # type: ignore[arg-type]
+    prepare_database(settings)
+    if seed_demo:
+        seed_demo_database(settings)
+    logger.info(
+        "Recoup arrears hub on http://%s:%d/api/v1 (%d worker process%s)",
+        host,
+        port,
+        workers,
+        "" if workers == 1 else "es",
+    )
+    options = {
+        "host": host,
+        "port": port,
+        "log_level": "info",
+        "ws": "none",
+        "lifespan": "on",
+        "access_log": access_log,
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings, prepare=False), **options)  # type: ignore[arg-type]
+        return
+    os.environ[WORKER_SETTINGS_ENV] = settings.model_dump_json()
+    uvicorn.run("server.cli:worker_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+
+
+def worker_app() -> FastAPI:
+    """The app of one ``serve --workers N`` process (the parent prepared the database)."""
+    settings = ServerSettings.model_validate_json(os.environ[WORKER_SETTINGS_ENV])
+    return create_app(settings, prepare=False)
 
 
 class ServerThread:
@@ -98,10 +158,13 @@ class ServerThread:
             settings = ServerSettings(database_url=database_url)
         elif database_url is not None:
             settings = settings.model_copy(update={"database_url": database_url})
-        self.app = build_app(settings, seed_demo=seed_demo)
         self._host = host
         self._socket = socket.create_server((host, port))
         self._port = self._socket.getsockname()[1]
+        if settings.public_url is None:
+            # QR codes on a local server point at the server itself (demo, tests).
+            settings = settings.model_copy(update={"public_url": self.url})
+        self.app = build_app(settings, seed_demo=seed_demo)
         config = uvicorn.Config(
             self.app,
             log_config=None,
@@ -109,6 +172,7 @@ class ServerThread:
             ws="none",
             lifespan="on",
             access_log=False,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

@@ -20,6 +20,49 @@ class ServerSettings(BaseSettings):
             "'postgresql+psycopg://user:password@host:5432/dbname'."
         ),
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description=(
+            "How many server processes share the database ('serve --workers N' sets it); "
+            "each process gets its share of database_connections."
+        ),
+    )
+    database_connections: int = Field(
+        default=16,
+        ge=2,
+        le=1000,
+        description=(
+            "Database connections of all server processes together: each of the 'workers' "
+            "processes gets max(2, database_connections // workers) connections and as many "
+            "database threads (keep the total under PostgreSQL's max_connections)."
+        ),
+    )
+    max_queued_requests: int = Field(
+        default=200,
+        ge=0,
+        description=(
+            "Requests one server process lets wait for a database thread; beyond that it "
+            "answers 503 overloaded with Retry-After at once."
+        ),
+    )
+    max_queue_wait_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description=(
+            "A request that waited this long for a database thread is answered 503 "
+            "overloaded (with Retry-After) instead of being served late."
+        ),
+    )
+    api_docs: bool = Field(
+        default=True,
+        description=(
+            "Serve the API documentation (/docs, /redoc) and the OpenAPI document "
+            "(/openapi.json); turn off on a server reachable from outside."
+        ),
+    )
     currency: str = Field(
         default="USD",
         pattern=r"^[A-Z]{3}$",
@@ -61,8 +104,8 @@ class ServerSettings(BaseSettings):
         pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
         description=(
             "Base URL a driver's phone can reach this server at (e.g. "
-            "'https://pay.example.com'), used for an intent's pay_url; default: the URL "
-            "the booth's request came in on."
+            "'https://pay.example.com'), the only source of the pay_url in a QR code. "
+            "Unset: QR payments are refused (503 qr_unavailable)."
         ),
     )
     supervisor_token_lifetime_s: int = Field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +14,9 @@ from sqlalchemy.types import TypeDecorator
 
 logger = logging.getLogger(__name__)
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A writer waits this long for another process's write lock before giving up (the
+# request then gets 503): long enough for any one write, short enough to honour SIGTERM.
+SQLITE_BUSY_TIMEOUT_MS = 5_000
 
 
 class Base(DeclarativeBase):
@@ -76,28 +79,82 @@ def _sqlite_pragmas(synchronous: str) -> Any:
     return on_connect
 
 
+_BEGIN_OPTION = "recoup_sqlite_begin"
+
+
 def _sqlite_on_begin(connection: Any) -> None:
-    # BEGIN IMMEDIATE takes the write lock up front: writers serialize (the SQLite analogue
-    # of SELECT ... FOR UPDATE) and a read-then-write transaction never fails half-way
-    # with SQLITE_BUSY when another writer got in between.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writers begin IMMEDIATE: the write lock is taken up front, so writers serialize (the
+    # SQLite analogue of SELECT ... FOR UPDATE) and a read-then-write transaction never
+    # fails half-way with SQLITE_BUSY when another writer got in between. Readers begin
+    # DEFERRED (see ``reader``): in WAL mode they read a snapshot and never wait for, or
+    # block, a writer.
+    mode = connection.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
+    connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(database_url: str, *, sqlite_synchronous: str = SQLITE_SYNCHRONOUS) -> Engine:
+def reader(engine: Engine) -> Engine:
+    """A view of ``engine`` for read-only transactions (``BEGIN DEFERRED`` on SQLite)."""
+    return engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+
+
+@dataclass(frozen=True)
+class PoolLimits:
+    """Connections of one server process and how long a statement may wait or run.
+
+    The request path sizes ``size`` to its database threads, so no thread ever waits for
+    a connection; the timeouts bound every wait for a lock, so a stuck request ends (and
+    SIGTERM is honoured) within seconds instead of holding its connection.
+    """
+
+    size: int = 5
+    overflow: int = 10
+    wait_s: float = 30.0
+    #: PostgreSQL only: statement_timeout, lock_timeout, idle_in_transaction_session_timeout.
+    statement_timeout_ms: int | None = None
+    lock_timeout_ms: int | None = None
+    idle_in_transaction_ms: int | None = None
+
+
+def _postgres_options(limits: PoolLimits) -> dict[str, Any]:
+    settings = {
+        "statement_timeout": limits.statement_timeout_ms,
+        "lock_timeout": limits.lock_timeout_ms,
+        "idle_in_transaction_session_timeout": limits.idle_in_transaction_ms,
+    }
+    options = " ".join(f"-c {name}={value}" for name, value in settings.items() if value)
+    return {"options": options} if options else {}
+
+
+def make_engine(
+    database_url: str,
+    *,
+    sqlite_synchronous: str = SQLITE_SYNCHRONOUS,
+    limits: PoolLimits | None = None,
+) -> Engine:
     """Create an engine for ``database_url`` (SQLite file or ``postgresql+psycopg``).
 
+    Transactions begin as writers on SQLite; use :func:`reader` for read-only work.
     ``sqlite_synchronous`` exists for the durability benchmark; keep the default.
     """
+    limits = limits or PoolLimits()
     url = make_url(database_url)
+    pool = {
+        "pool_size": limits.size,
+        "max_overflow": limits.overflow,
+        "pool_timeout": limits.wait_s,
+    }
     if url.get_backend_name() == "sqlite":
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **pool,
         )
         event.listen(engine, "connect", _sqlite_pragmas(sqlite_synchronous))
         event.listen(engine, "begin", _sqlite_on_begin)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(
+            url, pool_pre_ping=True, connect_args=_postgres_options(limits), **pool
+        )
     logger.info("database engine ready: %s", url.render_as_string(hide_password=True))
     return engine
 

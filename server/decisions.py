@@ -10,9 +10,7 @@ caller commits.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from fastapi import status
 from sqlalchemy import select
@@ -27,7 +25,6 @@ from server.models import (
     AuditEntry,
     BlacklistEntry,
     FlagHistory,
-    ParkingSession,
     Supervisor,
     WaiverRequest,
 )
@@ -36,15 +33,6 @@ from server.vehicles import open_sessions, sessions_for_plate
 from server.waivers import find_request, unknown_request, waiver_json
 
 OPEN = ("unpaid", "disputed")
-
-
-def _sessions(rows: Sequence[ParkingSession]) -> list[dict[str, Any]]:
-    return [{"id": row.id, "status": row.status, "unpaid_cents": row.unpaid_cents} for row in rows]
-
-
-def _entry(session: Session, plate: str) -> dict[str, Any] | None:
-    entry = session.get(BlacklistEntry, plate, populate_existing=True)
-    return None if entry is None else entry.entry
 
 
 def _refresh(session: Session, plate: str, settings: ServerSettings) -> BlacklistEntry | None:
@@ -77,7 +65,7 @@ def dismiss_flag(
         if r.id not in dismissed
     ]
     rows = [r for r in lock_sessions(session, plate=plate, session_ids=ids) if r.status in OPEN]
-    before_entry = _entry(session, plate)
+    before_entry = audit.entry_snapshot(session, plate)
     if before_entry is None:
         last = session.scalar(
             select(FlagHistory)
@@ -111,12 +99,12 @@ def dismiss_flag(
         plate=plate,
         target=plate,
         reason=reason,
-        before={"flag": before_entry, "sessions": _sessions(rows)},
+        before={"flag": before_entry, "sessions": audit.sessions_snapshot(rows)},
         after={
             "flag": None if entry is None else entry.entry,
             "status": "cleared",
             "cleared_session_ids": history.session_ids,
-            "sessions": _sessions(rows),
+            "sessions": audit.sessions_snapshot(rows),
         },
         now=now,
     )
@@ -151,7 +139,10 @@ def resolve_dispute(
             f"{plate} has no disputed session",
             http_status=status.HTTP_409_CONFLICT,
         )
-    before = {"entry": _entry(session, plate), "sessions": _sessions(rows)}
+    before = {
+        "entry": audit.entry_snapshot(session, plate),
+        "sessions": audit.sessions_snapshot(rows),
+    }
     if decision == "upheld":
         add_history(
             session,
@@ -178,7 +169,7 @@ def resolve_dispute(
         after={
             "decision": decision,
             "entry": None if entry is None else entry.entry,
-            "sessions": _sessions(rows),
+            "sessions": audit.sessions_snapshot(rows),
         },
         now=now,
     )
@@ -213,8 +204,8 @@ def decide_waiver(
     rows = lock_sessions(session, plate=request.plate, session_ids=request.session_ids)
     before = {
         "request": waiver_json(request),
-        "entry": _entry(session, request.plate),
-        "sessions": _sessions(rows),
+        "entry": audit.entry_snapshot(session, request.plate),
+        "sessions": audit.sessions_snapshot(rows),
     }
     entry_after = before["entry"]
     if approve:
@@ -249,7 +240,11 @@ def decide_waiver(
         target=str(request.request_id),
         reason=reason,
         before=before,
-        after={"request": waiver_json(request), "entry": entry_after, "sessions": _sessions(rows)},
+        after={
+            "request": waiver_json(request),
+            "entry": entry_after,
+            "sessions": audit.sessions_snapshot(rows),
+        },
         now=now,
     )
     return request

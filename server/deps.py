@@ -1,4 +1,8 @@
-"""FastAPI dependencies: database session, settings, the authenticated booth or supervisor.
+"""FastAPI dependencies: settings, and the caller's bearer token bound to the database.
+
+Every dependency is ``async`` and cheap (no thread hop, no database): a route hands its
+work to ``caller.read(...)`` or ``caller.write(...)``, which authenticates the token and
+runs the work in one unit on a database thread (see :mod:`server.db_workers`).
 
 Booth tokens and supervisor tokens are told apart: each kind gets 403 on the other's
 endpoints (``booth_only`` / ``supervisor_only``), an unknown token 401.
@@ -6,8 +10,9 @@ endpoints (``booth_only`` / ``supervisor_only``), an unknown token 401.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -15,29 +20,31 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from server.accounts import find_token, token_usable
+from server.booths import BoothIdentity
 from server.config import ServerSettings
 from server.db import utcnow
-from server.models import Booth, Supervisor, SupervisorToken
+from server.db_workers import DatabaseWorkers
+from server.models import Booth, SupervisorToken
 from server.security import hash_token
 
 _bearer = HTTPBearer(auto_error=False, description="Booth token or supervisor token")
 
+T = TypeVar("T")
+IdentityT = TypeVar("IdentityT")
 
-def get_settings(request: Request) -> ServerSettings:
+
+async def get_settings(request: Request) -> ServerSettings:
     """The settings the app was created with."""
     return request.app.state.settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One database session per request; rolled back if the handler did not commit."""
-    with request.app.state.session_factory() as session:
-        yield session
+async def get_database(request: Request) -> DatabaseWorkers:
+    """The database threads of this server process."""
+    return request.app.state.database
 
 
 SettingsDep = Annotated[ServerSettings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
-
-
+DatabaseDep = Annotated[DatabaseWorkers, Depends(get_database)]
 CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
@@ -55,33 +62,35 @@ def _forbidden(code: str, message: str) -> HTTPException:
     )
 
 
-def _bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
+async def bearer_token(credentials: CredentialsDep) -> str:
+    """The bearer token of the request; 401 when there is none."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("missing bearer token")
     return credentials.credentials
 
 
-def current_booth(session: SessionDep, credentials: CredentialsDep) -> Booth:
-    """The booth owning the bearer token; 401 when missing or unknown, 403 for a supervisor."""
-    token_hash = hash_token(_bearer_token(credentials))
-    booth = session.scalar(select(Booth).where(Booth.token_hash == token_hash))
-    if booth is not None:
-        return booth
+TokenDep = Annotated[str, Depends(bearer_token)]
+
+
+def authenticate_booth(session: Session, token: str) -> BoothIdentity:
+    """The booth owning ``token``; 401 when unknown, 403 ``booth_only`` for a supervisor's."""
+    token_hash = hash_token(token)
+    row = session.execute(
+        select(Booth.id, Booth.name, Booth.lot_id).where(Booth.token_hash == token_hash)
+    ).first()
+    if row is not None:
+        return BoothIdentity(id=row.id, name=row.name, lot_id=row.lot_id)
     if session.scalar(select(exists().where(SupervisorToken.token_hash == token_hash))):
         raise _forbidden("booth_only", "this endpoint is for booths; supervisor tokens are refused")
     raise _unauthorized("unknown token")
 
 
-BoothDep = Annotated[Booth, Depends(current_booth)]
+def authenticate_supervisor(session: Session, token: str) -> SupervisorToken:
+    """The supervisor login behind ``token`` (its ``supervisor`` loaded).
 
-
-def current_supervisor_token(session: SessionDep, credentials: CredentialsDep) -> SupervisorToken:
-    """The supervisor login behind the bearer token.
-
-    401 ``unauthorized`` (missing, unknown, or the account is disabled), 401
-    ``token_expired`` (expired or logged out), 403 ``supervisor_only`` for a booth token.
+    401 ``unauthorized`` (unknown, or the account is disabled), 401 ``token_expired``
+    (expired or logged out), 403 ``supervisor_only`` for a booth token.
     """
-    token = _bearer_token(credentials)
     row = find_token(session, token)
     if row is None:
         if session.scalar(select(exists().where(Booth.token_hash == hash_token(token)))):
@@ -94,12 +103,36 @@ def current_supervisor_token(session: SessionDep, credentials: CredentialsDep) -
     return row
 
 
-SupervisorTokenDep = Annotated[SupervisorToken, Depends(current_supervisor_token)]
+@dataclass(frozen=True)
+class Caller(Generic[IdentityT]):
+    """A request's bearer token and the database: ``read`` / ``write`` run
+    ``work(session, identity)`` in one unit, after authenticating the token in it."""
+
+    token: str
+    database: DatabaseWorkers
+    authenticate: Callable[[Session, str], IdentityT]
+
+    async def read(self, work: Callable[[Session, IdentityT], T]) -> T:
+        """Authenticate, then run read-only ``work`` (no commit)."""
+        return await self.database.read(lambda session: self._call(session, work))
+
+    async def write(self, work: Callable[[Session, IdentityT], T]) -> T:
+        """Authenticate, then run ``work``, which commits what it changes."""
+        return await self.database.write(lambda session: self._call(session, work))
+
+    def _call(self, session: Session, work: Callable[[Session, IdentityT], T]) -> T:
+        return work(session, self.authenticate(session, self.token))
 
 
-def current_supervisor(token: SupervisorTokenDep) -> Supervisor:
-    """The supervisor behind the bearer token (see ``current_supervisor_token``)."""
-    return token.supervisor
+async def booth_caller(token: TokenDep, database: DatabaseDep) -> Caller[BoothIdentity]:
+    """The calling booth (authenticated inside the route's unit of work)."""
+    return Caller(token=token, database=database, authenticate=authenticate_booth)
 
 
-SupervisorDep = Annotated[Supervisor, Depends(current_supervisor)]
+async def supervisor_caller(token: TokenDep, database: DatabaseDep) -> Caller[SupervisorToken]:
+    """The calling supervisor's login (authenticated inside the route's unit of work)."""
+    return Caller(token=token, database=database, authenticate=authenticate_supervisor)
+
+
+BoothCaller = Annotated[Caller[BoothIdentity], Depends(booth_caller)]
+SupervisorCaller = Annotated[Caller[SupervisorToken], Depends(supervisor_caller)]

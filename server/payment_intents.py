@@ -16,17 +16,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.blacklist import refresh_entry
+from server.booths import BoothIdentity
 from server.config import ServerSettings
-from server.models import Booth, PaymentIntent
+from server.db import utcnow
+from server.models import PaymentIntent
 from server.schemas import OutcomeIn, PaymentIntentIn, PaymentIntentOut
 from server.settlement import api_error, check_amount, lock_sessions, pay_sessions, settled_ids
 
 logger = logging.getLogger(__name__)
 
 SANDBOX_PAY_PATH = "/sandbox/pay/{intent_id}"
+MAX_ATTEMPTS = 3
 
 
 class PayResult(enum.StrEnum):
@@ -52,8 +56,11 @@ def pay_url(base_url: str, intent_id: uuid.UUID) -> str:
     return base_url.rstrip("/") + SANDBOX_PAY_PATH.format(intent_id=intent_id)
 
 
-def intent_answer(intent: PaymentIntent, *, now: datetime, base_url: str) -> dict[str, Any]:
-    """The API shape of ``intent`` with its status at ``now``, as JSON data."""
+def intent_answer(
+    intent: PaymentIntent, *, base_url: str, now: datetime | None = None
+) -> dict[str, Any]:
+    """The API shape of ``intent`` with its status at ``now`` (default: now), as JSON data."""
+    now = now or utcnow()
     return PaymentIntentOut(
         intent_id=intent.intent_id,
         status=current_status(intent, now),  # type: ignore[arg-type]
@@ -76,11 +83,11 @@ def find_intent(
     return session.scalar(query)
 
 
-def create_intent(
+def _add_intent(
     session: Session,
     *,
     body: PaymentIntentIn,
-    booth: Booth,
+    booth: BoothIdentity,
     request_json: dict[str, Any],
     settings: ServerSettings,
     now: datetime,
@@ -88,7 +95,6 @@ def create_intent(
     """Check the sessions exactly like a paid outcome, then add a pending intent.
 
     Raises 422 ``unknown_sessions``, 409 ``already_paid`` or 422 ``amount_mismatch``.
-    The caller commits.
     """
     rows = lock_sessions(session, plate=body.plate, session_ids=body.session_ids)
     settled = settled_ids(rows)
@@ -115,6 +121,59 @@ def create_intent(
     )
     session.add(intent)
     return intent
+
+
+def create_intent(
+    session: Session,
+    *,
+    body: PaymentIntentIn,
+    booth: BoothIdentity,
+    settings: ServerSettings,
+    base_url: str,
+) -> tuple[int, dict[str, Any]]:
+    """Create the intent ``body`` asks for (committed): (201, intent) the first time,
+    (200, intent) for a replay by the same booth with the same body.
+
+    422 ``idempotency_key_reused`` for the same id with another body or from another
+    booth (whose intent this booth must not see).
+    """
+    request_json = body.model_dump(mode="json")
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        existing = find_intent(session, body.intent_id)
+        if existing is not None:
+            if existing.booth_id != booth.id or existing.request != request_json:
+                raise api_error(
+                    "idempotency_key_reused",
+                    "this intent_id was already used for a different payment intent",
+                )
+            return 200, intent_answer(existing, base_url=base_url)
+        now = utcnow()
+        intent = _add_intent(
+            session,
+            body=body,
+            booth=booth,
+            request_json=request_json,
+            settings=settings,
+            now=now,
+        )
+        try:
+            session.commit()
+        except IntegrityError:
+            # The same intent_id committed concurrently: look again and replay it.
+            session.rollback()
+            logger.info("payment intent conflict on attempt %d; retrying", attempt)
+            if attempt == MAX_ATTEMPTS:
+                raise
+            continue
+        logger.info(
+            "payment intent %s from %s: %s %d cents",
+            body.intent_id,
+            booth.id,
+            body.plate,
+            body.amount_cents,
+        )
+        return 201, intent_answer(intent, base_url=base_url, now=now)
+    raise AssertionError("unreachable")
 
 
 def pay_intent(

@@ -17,15 +17,35 @@ from pydantic import (
 
 from server.plates import normalize_plate
 
+#: Integers are stored in 32-bit columns on PostgreSQL: every integer a request carries is
+#: bounded by this before it reaches the database.
+INT32_MAX = 2**31 - 1
+SEQ_MAX = INT32_MAX
+CENTS_MAX = INT32_MAX
+PLATE_MAX = 32
+#: A letter or a digit somewhere (Python and JSON Schema regexes alike: a word character
+#: that is not the underscore); the server keeps only letters and digits of a plate.
+HAS_LETTER_OR_DIGIT = r"[^\W_]"
 
-def _normalized(value: str) -> str:
+
+def normalize_checked(value: str) -> str:
+    """The normalized plate; ValueError when nothing is left or it grew past 32 characters
+    (NFKC expands some characters, e.g. U+FDFA into 18)."""
     plate = normalize_plate(value)
     if not plate:
         raise ValueError("plate has no letters or digits")
+    if len(plate) > PLATE_MAX:
+        raise ValueError(f"plate is longer than {PLATE_MAX} letters and digits once normalized")
     return plate
 
 
-Plate = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_normalized)]
+Plate = Annotated[
+    str,
+    Field(min_length=1, max_length=PLATE_MAX, pattern=HAS_LETTER_OR_DIGIT),
+    AfterValidator(normalize_checked),
+]
+SessionId = Annotated[int, Field(ge=1, le=INT32_MAX)]
+Cents = Annotated[int, Field(ge=0, le=CENTS_MAX)]
 SessionStatus = Literal["unpaid", "paid", "disputed", "waived"]
 EntryStatus = Literal["active", "disputed"]
 VehicleStatus = Literal["active", "disputed", "clear"]
@@ -138,8 +158,8 @@ class OutcomeIn(BaseModel):
     lane: str = Field(min_length=1, max_length=100)
     kind: OutcomeKind
     method: Literal["cash", "card", "qr"] | None = None
-    amount_cents: int = Field(ge=0)
-    session_ids: list[int] = Field(default_factory=list, max_length=200)
+    amount_cents: Cents
+    session_ids: list[SessionId] = Field(default_factory=list, max_length=200)
     reason: str | None = Field(default=None, max_length=1000)
     reference: str | None = Field(default=None, max_length=200)
     attendant: str | None = Field(default=None, max_length=100)
@@ -195,8 +215,8 @@ class PaymentIntentIn(BaseModel):
     intent_id: uuid.UUID
     notice_id: uuid.UUID
     plate: Plate
-    session_ids: list[int] = Field(min_length=1, max_length=200)
-    amount_cents: int = Field(ge=0)
+    session_ids: list[SessionId] = Field(min_length=1, max_length=200)
+    amount_cents: Cents
 
     @model_validator(mode="after")
     def _check_sessions(self) -> PaymentIntentIn:
@@ -240,13 +260,15 @@ AuditAction = Literal[
 ]
 
 
-def _unique_ids(ids: list[int]) -> list[int]:
+def _unique_ids(ids: list[SessionId]) -> list[SessionId]:
     if len(set(ids)) != len(ids):
         raise ValueError("session_ids contains duplicates")
     return ids
 
 
-SessionIds = Annotated[list[int], Field(min_length=1, max_length=200), AfterValidator(_unique_ids)]
+SessionIds = Annotated[
+    list[SessionId], Field(min_length=1, max_length=200), AfterValidator(_unique_ids)
+]
 
 
 class LoginIn(BaseModel):
@@ -489,12 +511,27 @@ class VehicleFileOut(BaseModel):
     totals: dict[str, int]
 
 
+class FieldError(BaseModel):
+    """One reason a request broke the schema (its input is never echoed)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
 class ErrorCode(BaseModel):
-    """Machine-readable error detail the client must act on."""
+    """Machine-readable error detail the client must act on; some codes add fields."""
 
     code: str
     message: str
-    latest_seq: int | None = None
+    latest_seq: int | None = Field(default=None, description="resync_required")
+    errors: list[FieldError] | None = Field(default=None, description="invalid_request")
+    session_ids: list[int] | None = Field(
+        default=None, description="unknown_sessions, already_paid"
+    )
+    expected_cents: int | None = Field(default=None, description="amount_mismatch")
+    retry_after_s: int | None = Field(default=None, description="too_many_attempts")
+    status: str | None = Field(default=None, description="already_decided")
 
 
 class ErrorOut(BaseModel):

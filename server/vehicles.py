@@ -33,13 +33,21 @@ def session_json(row: ParkingSession) -> dict[str, Any]:
     return session_out(row).model_dump(mode="json")
 
 
-def sessions_for_plate(session: Session, *, plate: str) -> list[ParkingSession]:
-    """Every session of ``plate`` (already normalized), oldest first."""
+def sessions_for_plate(
+    session: Session, *, plate: str, reload: bool = False
+) -> list[ParkingSession]:
+    """Every session of ``plate`` (already normalized), oldest first.
+
+    ``reload`` overwrites rows this session loaded before with what the database holds
+    now (after taking a lock, another transaction's commits are visible).
+    """
     query = (
         select(ParkingSession)
         .where(ParkingSession.plate == plate)
         .order_by(ParkingSession.entered_at, ParkingSession.id)
     )
+    if reload:
+        query = query.execution_options(populate_existing=True)
     return list(session.scalars(query))
 
 

@@ -3,19 +3,26 @@ and the check that a waived outcome names a supervisor who approved it."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
 from fastapi import HTTPException, status
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server import audit
 from server.accounts import normalize_username
+from server.booths import BoothIdentity
 from server.db import utcnow
-from server.models import Booth, Supervisor, WaiverRequest
+from server.models import Supervisor, WaiverRequest
 from server.schemas import OutcomeIn, WaiverRequestIn, WaiverRequestOut
 from server.settlement import api_error, lock_sessions
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
 
 
 def waiver_out(row: WaiverRequest) -> WaiverRequestOut:
@@ -63,11 +70,12 @@ def unknown_request(request_id: uuid.UUID) -> HTTPException:
 
 
 def existing_or_none(
-    session: Session, *, body: WaiverRequestIn, request_json: dict[str, Any]
+    session: Session, *, body: WaiverRequestIn, booth: BoothIdentity, request_json: dict[str, Any]
 ) -> WaiverRequest | None:
-    """The stored request for a replay; 422 ``idempotency_key_reused`` if its body differs."""
+    """The stored request for a replay; 422 ``idempotency_key_reused`` if its body differs
+    or it is another booth's (whose request this booth must not see)."""
     row = find_request(session, body.request_id)
-    if row is not None and row.request != request_json:
+    if row is not None and (row.booth_id != booth.id or row.request != request_json):
         raise api_error(
             "idempotency_key_reused",
             "this request_id was already used for a different waiver request",
@@ -75,8 +83,32 @@ def existing_or_none(
     return row
 
 
+def submit_request(
+    session: Session, *, body: WaiverRequestIn, booth: BoothIdentity
+) -> WaiverRequest:
+    """The request ``body`` asks for, created and committed once (idempotent by
+    ``request_id``); a replay returns it as it now stands."""
+    request_json = body.model_dump(mode="json")
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        row = existing_or_none(session, body=body, booth=booth, request_json=request_json)
+        if row is not None:
+            return row
+        row = create_request(session, body=body, booth=booth, request_json=request_json)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            logger.info("waiver request conflict on attempt %d; retrying", attempt)
+            if attempt == MAX_ATTEMPTS:
+                raise
+            continue
+        logger.info("waiver request %s from %s for %s", body.request_id, booth.id, body.plate)
+        return row
+    raise AssertionError("unreachable")
+
+
 def create_request(
-    session: Session, *, body: WaiverRequestIn, booth: Booth, request_json: dict[str, Any]
+    session: Session, *, body: WaiverRequestIn, booth: BoothIdentity, request_json: dict[str, Any]
 ) -> WaiverRequest:
     """A new pending request; 422 ``unknown_sessions`` for sessions not of this plate."""
     lock_sessions(session, plate=body.plate, session_ids=body.session_ids)
@@ -119,7 +151,7 @@ def page(
 
 
 def cancel_request(
-    session: Session, *, request_id: uuid.UUID, booth: Booth, reason: str
+    session: Session, *, request_id: uuid.UUID, booth: BoothIdentity, reason: str
 ) -> WaiverRequest:
     """Withdraw a pending request of ``booth`` (audited); a decided one is left as it is.
 
@@ -151,7 +183,9 @@ def cancel_request(
     return row
 
 
-def approving_supervisor(session: Session, *, body: OutcomeIn, booth: Booth) -> Supervisor | None:
+def approving_supervisor(
+    session: Session, *, body: OutcomeIn, booth: BoothIdentity
+) -> Supervisor | None:
     """Check who approved a ``waived`` outcome; 422 when no supervisor did.
 
     With ``waiver_request_id`` the request must be this booth's, for this plate, and

@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
+from sqlalchemy.orm import Session
 
 from server import audit
-from server.deps import SessionDep, SupervisorDep
+from server.deps import SupervisorCaller
+from server.models import SupervisorToken
 from server.plates import normalize_plate
 from server.routes.common import SUPERVISOR_RESPONSES, Limit, Offset
 from server.schemas import AuditAction, AuditOut, AuditPage
@@ -17,10 +19,9 @@ router = APIRouter(prefix="/supervisor", tags=["supervisor"], responses=SUPERVIS
 
 
 @router.get("/audit", response_model=AuditPage)
-def audit_log(
+async def audit_log(
     *,
-    _supervisor: SupervisorDep,
-    session: SessionDep,
+    caller: SupervisorCaller,
     plate: Annotated[str | None, Query(max_length=32)] = None,
     action: AuditAction | None = None,
     since: Annotated[AwareDatetime | None, Query(description="at or after")] = None,
@@ -28,17 +29,21 @@ def audit_log(
     offset: Offset = 0,
 ) -> AuditPage:
     """Audit rows newest first; there is no route that changes or deletes one."""
-    rows, total = audit.page(
-        session,
-        plate=normalize_plate(plate or "") or None,
-        action=action,
-        since=since,
-        limit=limit,
-        offset=offset,
-    )
-    return AuditPage(
-        items=[AuditOut.model_validate(row, from_attributes=True) for row in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+
+    def work(session: Session, _login: SupervisorToken) -> AuditPage:
+        rows, total = audit.page(
+            session,
+            plate=normalize_plate(plate or "") or None,
+            action=action,
+            since=since,
+            limit=limit,
+            offset=offset,
+        )
+        return AuditPage(
+            items=[AuditOut.model_validate(row, from_attributes=True) for row in rows],
+            total=total,
+            limit=limit,
+            offset=offset,
+        )
+
+    return await caller.read(work)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Path, Query
 
-from server.schemas import ErrorOut
+from server.schemas import INT32_MAX, ErrorOut
 
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
-Offset = Annotated[int, Query(ge=0, description="rows to skip")]
+Offset = Annotated[int, Query(ge=0, le=INT32_MAX, description="rows to skip")]
+#: A plate in a path or a query: bounded before it is normalized.
+PlateParam = Annotated[str, Path(min_length=1, max_length=64, description="a plate")]
 
 SUPERVISOR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "unauthorized or token_expired: log in again"},

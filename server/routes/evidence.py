@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from server import audit, evidence
-from server.deps import BoothDep, SessionDep, SettingsDep, SupervisorDep
+from server.booths import BoothIdentity
+from server.deps import BoothCaller, SettingsDep, SupervisorCaller
+from server.models import SupervisorToken
 from server.plates import normalize_plate
 from server.routes.common import BOOTH_ONLY, SUPERVISOR_RESPONSES
 from server.schemas import ErrorOut, EvidenceKind, EvidenceOut
@@ -25,7 +30,7 @@ supervisor_router = APIRouter(
 )
 
 EVIDENCE_PATH = "/evidence"
-MAX_ATTEMPTS = 3
+PLATE_MAX = 32
 _JPEG_BODY = {
     "requestBody": {
         "required": True,
@@ -39,6 +44,15 @@ async def raw_body(request: Request) -> bytes:
     return await request.body()
 
 
+def _prepare(
+    data: bytes, content_type: str | None, root: Path, upload: evidence.Upload
+) -> evidence.Upload:
+    """Check the image and write its file (on a worker thread, no connection held)."""
+    evidence.check_jpeg(data, content_type)
+    filename = evidence.write_file(root, upload.evidence_id, data, upload.sha256)
+    return dataclasses.replace(upload, filename=filename)
+
+
 @booth_router.post(
     EVIDENCE_PATH,
     status_code=status.HTTP_201_CREATED,
@@ -50,16 +64,16 @@ async def raw_body(request: Request) -> bytes:
         415: {"model": ErrorOut, "description": "not_jpeg"},
         422: {
             "model": ErrorOut,
-            "description": "missing_subject, idempotency_key_reused (or a validation error)",
+            "description": "missing_subject, invalid_plate, image_too_large, "
+            "idempotency_key_reused (or a validation error)",
         },
     },
 )
-def upload_evidence(
+async def upload_evidence(
     *,
     request: Request,
     data: Annotated[bytes, Depends(raw_body)],
-    booth: BoothDep,
-    session: SessionDep,
+    caller: BoothCaller,
     settings: SettingsDep,
     evidence_id: Annotated[uuid.UUID, Query(description="client-generated; idempotency key")],
     kind: Annotated[EvidenceKind, Query()],
@@ -69,68 +83,44 @@ def upload_evidence(
 ) -> JSONResponse:
     """Store a JPEG snapshot or plate crop sent as the raw body (``Content-Type: image/jpeg``).
 
-    201 stored; 200 a replay (same id, same fields and bytes); 422 ``idempotency_key_reused``
-    for the same id with anything different.
+    201 stored; 200 a replay (same id, same fields and bytes, same booth); 422
+    ``idempotency_key_reused`` for the same id with anything different.
     """
     if read_id is None and notice_id is None:
         raise api_error("missing_subject", "give read_id or notice_id (or both)")
-    plate = normalize_plate(plate)
-    if not plate:
-        raise api_error("invalid_plate", "the plate has no letters or digits")
-    evidence.check_jpeg(data, request.headers.get("content-type"))
-    sent = evidence.fingerprint(
+    normalized = normalize_plate(plate)
+    if not normalized or len(normalized) > PLATE_MAX:
+        raise api_error("invalid_plate", "a plate has 1 to 32 letters or digits")
+    upload = evidence.Upload(
+        evidence_id=evidence_id,
         kind=kind,
-        plate=plate,
+        plate=normalized,
         read_id=read_id,
         notice_id=notice_id,
+        size_bytes=len(data),
         sha256=evidence.sha256_hex(data),
     )
     root = evidence.evidence_root(settings)
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        row = evidence.find_evidence(session, evidence_id)
-        if row is not None:
-            stored = evidence.fingerprint(
-                kind=row.kind,
-                plate=row.plate,
-                read_id=row.read_id,
-                notice_id=row.notice_id,
-                sha256=row.sha256,
-            )
-            if stored != sent:
-                raise api_error(
-                    "idempotency_key_reused",
-                    "this evidence_id was already used for different evidence",
-                )
-            out = evidence.evidence_out(row).model_dump(mode="json")
-            return JSONResponse(status_code=status.HTTP_200_OK, content=out)
-        row = evidence.store(
-            session,
-            root=root,
-            booth=booth,
-            evidence_id=evidence_id,
-            kind=kind,
-            plate=plate,
-            read_id=read_id,
-            notice_id=notice_id,
-            data=data,
-        )
-        filename = row.filename
-        try:
-            session.commit()
-        except IntegrityError:
-            # The same evidence_id committed concurrently: look again (replay or reuse).
-            session.rollback()
-            winner = evidence.find_evidence(session, evidence_id)
-            if winner is None or winner.filename != filename:
-                (root / filename).unlink(missing_ok=True)
-            logger.info("evidence upload conflict on attempt %d; retrying", attempt)
-            if attempt == MAX_ATTEMPTS:
-                raise
-            continue
-        logger.info("evidence %s (%s, %d bytes) from %s", evidence_id, kind, len(data), booth.id)
-        out = evidence.evidence_out(row).model_dump(mode="json")
-        return JSONResponse(status_code=status.HTTP_201_CREATED, content=out)
-    raise AssertionError("unreachable")
+
+    def replayed(session: Session, booth: BoothIdentity) -> EvidenceOut | None:
+        row = evidence.replay_of(session, upload, booth)
+        return None if row is None else evidence.evidence_out(row)
+
+    # Authenticate (and answer a replay) before anything is written to disk.
+    stored = await caller.read(replayed)
+    if stored is not None:
+        return JSONResponse(status_code=status.HTTP_200_OK, content=stored.model_dump(mode="json"))
+    written = await run_in_threadpool(
+        _prepare, data, request.headers.get("content-type"), root, upload
+    )
+
+    def work(session: Session, booth: BoothIdentity) -> evidence.Recorded:
+        return evidence.record(session, root=root, upload=written, booth=booth)
+
+    recorded = await caller.write(work)
+    return JSONResponse(
+        status_code=recorded.http_status, content=recorded.evidence.model_dump(mode="json")
+    )
 
 
 @supervisor_router.get(
@@ -141,31 +131,39 @@ def upload_evidence(
         404: {"model": ErrorOut, "description": "unknown_evidence (or expired and purged)"},
     },
 )
-def view_evidence(
-    evidence_id: uuid.UUID,
-    supervisor: SupervisorDep,
-    session: SessionDep,
-    settings: SettingsDep,
+async def view_evidence(
+    evidence_id: uuid.UUID, caller: SupervisorCaller, settings: SettingsDep
 ) -> Response:
     """The image itself; every view is written to the audit log."""
-    row = evidence.find_evidence(session, evidence_id)
-    path = None if row is None else evidence.file_path(evidence.evidence_root(settings), row)
-    if row is None or path is None or not path.is_file():
-        raise api_error(
-            "unknown_evidence",
-            f"no evidence {evidence_id}",
-            http_status=status.HTTP_404_NOT_FOUND,
+    root = evidence.evidence_root(settings)
+
+    def work(session: Session, login: SupervisorToken) -> Path:
+        row = evidence.find_evidence(session, evidence_id)
+        path = None if row is None else evidence.file_path(root, row)
+        if row is None or path is None or not path.is_file():
+            raise api_error(
+                "unknown_evidence",
+                f"no evidence {evidence_id}",
+                http_status=status.HTTP_404_NOT_FOUND,
+            )
+        audit.record(
+            session,
+            supervisor=login.supervisor,
+            action="view_evidence",
+            plate=row.plate,
+            target=str(evidence_id),
+            after={"evidence_id": str(evidence_id), "kind": row.kind, "sha256": row.sha256},
         )
-    data = path.read_bytes()
-    audit.record(
-        session,
-        supervisor=supervisor,
-        action="view_evidence",
-        plate=row.plate,
-        target=str(evidence_id),
-        after={"evidence_id": str(evidence_id), "kind": row.kind, "sha256": row.sha256},
-    )
-    session.commit()
+        session.commit()
+        return path
+
+    path = await caller.write(work)
+    try:
+        data = await run_in_threadpool(path.read_bytes)
+    except OSError as exc:  # purged between the check and the read
+        raise api_error(
+            "unknown_evidence", f"no evidence {evidence_id}", http_status=status.HTTP_404_NOT_FOUND
+        ) from exc
     return Response(
         content=data,
         media_type=evidence.JPEG_TYPE,

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 
 from server.blacklist import read_state
+from server.booths import BoothIdentity
 from server.db import utcnow
-from server.deps import BoothDep, SessionDep
+from server.deps import BoothCaller
 from server.schemas import PingOut
 
 router = APIRouter(tags=["ping"])
 
 
 @router.get("/ping", response_model=PingOut)
-def ping(booth: BoothDep, session: SessionDep) -> PingOut:
+async def ping(caller: BoothCaller) -> PingOut:
     """Check the token and the connection; tells the booth the latest change seq."""
-    return PingOut(
-        booth_id=booth.id, server_time=utcnow(), latest_seq=read_state(session).latest_seq
-    )
+
+    def work(session: Session, booth: BoothIdentity) -> PingOut:
+        return PingOut(
+            booth_id=booth.id, server_time=utcnow(), latest_seq=read_state(session).latest_seq
+        )
+
+    return await caller.read(work)

@@ -14,9 +14,10 @@ from datetime import datetime
 from fastapi import APIRouter, status
 from fastapi.responses import HTMLResponse
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from server.db import utcnow
-from server.deps import SessionDep, SettingsDep
+from server.deps import DatabaseDep, SettingsDep
 from server.models import PaymentIntent
 from server.payment_intents import (
     SANDBOX_PAY_PATH,
@@ -107,10 +108,12 @@ def _status_page(intent: PaymentIntent, state: str) -> HTMLResponse:
 
 
 @router.get(SANDBOX_PAY_PATH, response_class=HTMLResponse, name="sandbox_pay_page")
-def sandbox_pay_page(intent_id: str, session: SessionDep) -> HTMLResponse:
+async def sandbox_pay_page(intent_id: str, database: DatabaseDep) -> HTMLResponse:
     """The page behind the QR code: plate, amount and a Pay button while pending."""
     parsed = _parse(intent_id)
-    intent = None if parsed is None else find_intent(session, parsed)
+    if parsed is None:
+        return _unknown()
+    intent = await database.read(lambda session: find_intent(session, parsed))
     if intent is None:
         return _unknown()
     state = current_status(intent, utcnow())
@@ -127,27 +130,32 @@ def sandbox_pay_page(intent_id: str, session: SessionDep) -> HTMLResponse:
 
 
 @router.post(SANDBOX_PAY_PATH, response_class=HTMLResponse)
-def sandbox_pay(intent_id: str, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+async def sandbox_pay(intent_id: str, database: DatabaseDep, settings: SettingsDep) -> HTMLResponse:
     """Pay the intent: settle its sessions exactly once, then show the result."""
     parsed = _parse(intent_id)
     if parsed is None:
         return _unknown()
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        result, intent = pay_intent(session, intent_id=parsed, settings=settings, now=utcnow())
-        try:
-            session.commit()
-        except IntegrityError:
-            # A concurrent payment of one of the sessions won (UNIQUE(session_id)).
-            session.rollback()
-            logger.info("sandbox payment conflict on attempt %d; retrying", attempt)
-            if attempt == MAX_ATTEMPTS:
-                raise
-            continue
-        if intent is None or result is PayResult.UNKNOWN:
-            return _unknown()
-        if result in (PayResult.PAID, PayResult.ALREADY_PAID):
-            return _status_page(intent, "paid")
-        if result is PayResult.EXPIRED:
-            return _status_page(intent, "expired")
-        return _status_page(intent, "cancelled")
-    raise AssertionError("unreachable")
+
+    def work(session: Session) -> tuple[PayResult, PaymentIntent | None]:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            result, intent = pay_intent(session, intent_id=parsed, settings=settings, now=utcnow())
+            try:
+                session.commit()
+            except IntegrityError:
+                # A concurrent payment of one of the sessions won (UNIQUE(session_id)).
+                session.rollback()
+                logger.info("sandbox payment conflict on attempt %d; retrying", attempt)
+                if attempt == MAX_ATTEMPTS:
+                    raise
+                continue
+            return result, intent
+        raise AssertionError("unreachable")
+
+    result, intent = await database.write(work)
+    if intent is None or result is PayResult.UNKNOWN:
+        return _unknown()
+    if result in (PayResult.PAID, PayResult.ALREADY_PAID):
+        return _status_page(intent, "paid")
+    if result is PayResult.EXPIRED:
+        return _status_page(intent, "expired")
+    return _status_page(intent, "cancelled")

@@ -6,10 +6,11 @@ import logging
 from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Response, status
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from server import audit
 from server.accounts import (
-    authenticate,
     clear_login_failures,
     find_supervisor,
     issue_token,
@@ -17,8 +18,11 @@ from server.accounts import (
     record_login_failure,
     retry_after_s,
 )
+from server.config import ServerSettings
 from server.db import utcnow
-from server.deps import SessionDep, SettingsDep, SupervisorTokenDep
+from server.deps import DatabaseDep, SettingsDep, SupervisorCaller
+from server.models import Supervisor, SupervisorToken
+from server.passwords import dummy_password_hash, verify
 from server.routes.common import SUPERVISOR_RESPONSES
 from server.schemas import ErrorOut, LoginIn, LoginOut
 
@@ -39,7 +43,7 @@ router = APIRouter(prefix="/supervisor", tags=["supervisor"])
         },
     },
 )
-def login(body: LoginIn, session: SessionDep, settings: SettingsDep) -> LoginOut:
+async def login(body: LoginIn, database: DatabaseDep, settings: SettingsDep) -> LoginOut:
     """Exchange a username and password for a bearer token and the offline PIN hash.
 
     Wrong password, unknown or disabled user: the same 401 ``invalid_credentials``,
@@ -47,25 +51,50 @@ def login(body: LoginIn, session: SessionDep, settings: SettingsDep) -> LoginOut
     username within ``supervisor_login_window_s``, 429 ``too_many_attempts`` with
     ``Retry-After`` (unknown usernames too, so the answer tells nothing about accounts);
     the password is not checked then. Failures and the lock are audited for accounts
-    that exist.
+    that exist. The password check (scrypt) runs while no connection is held.
     """
     now = utcnow()
-    max_failures = settings.supervisor_login_max_failures
-    window_s = settings.supervisor_login_window_s
-    locked_until = login_locked_until(
-        session, username=body.username, now=now, max_failures=max_failures, window_s=window_s
-    )
+
+    def look_up(session: Session) -> tuple[datetime | None, str]:
+        locked_until = login_locked_until(
+            session,
+            username=body.username,
+            now=now,
+            max_failures=settings.supervisor_login_max_failures,
+            window_s=settings.supervisor_login_window_s,
+        )
+        account = find_supervisor(session, body.username)
+        stored = account.password_hash if account is not None else dummy_password_hash()
+        return locked_until, stored
+
+    locked_until, stored = await database.read(look_up)
     if locked_until is not None:
         logger.warning("supervisor login refused: too many failed attempts")
         raise _too_many_attempts(locked_until, now)
-    supervisor = authenticate(session, username=body.username, password=body.password)
-    if supervisor is None:
-        _count_failure(session, body.username, now=now, settings=settings)
+    matches = await run_in_threadpool(verify, body.password, stored)
+
+    def conclude(session: Session) -> LoginOut | None:
+        supervisor = find_supervisor(session, body.username) if matches else None
+        if supervisor is None or not supervisor.active:
+            _count_failure(session, body.username, now=now, settings=settings)
+            return None
+        return _grant(session, supervisor, now=now, settings=settings)
+
+    granted = await database.write(conclude)
+    if granted is None:
         logger.warning("failed supervisor login")
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
             detail={"code": "invalid_credentials", "message": "wrong username or password"},
         )
+    logger.info("supervisor %s logged in", granted.username)
+    return granted
+
+
+def _grant(
+    session: Session, supervisor: Supervisor, *, now: datetime, settings: ServerSettings
+) -> LoginOut:
+    """A new token for ``supervisor``, audited and committed."""
     clear_login_failures(session, username=supervisor.username)
     granted = issue_token(
         session, supervisor=supervisor, lifetime_s=settings.supervisor_token_lifetime_s, now=now
@@ -79,7 +108,6 @@ def login(body: LoginIn, session: SessionDep, settings: SettingsDep) -> LoginOut
         now=now,
     )
     session.commit()
-    logger.info("supervisor %s logged in", supervisor.username)
     return LoginOut(
         token=granted.token,
         username=supervisor.username,
@@ -90,7 +118,7 @@ def login(body: LoginIn, session: SessionDep, settings: SettingsDep) -> LoginOut
 
 
 def _count_failure(
-    session: SessionDep, username: str, *, now: datetime, settings: SettingsDep
+    session: Session, username: str, *, now: datetime, settings: ServerSettings
 ) -> None:
     """Count a failed login; audit it (and the lock it starts) when the account exists."""
     window_s = settings.supervisor_login_window_s
@@ -141,18 +169,22 @@ def _too_many_attempts(locked_until: datetime, now: datetime) -> HTTPException:
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses={**SUPERVISOR_RESPONSES})
-def logout(token: SupervisorTokenDep, session: SessionDep) -> Response:
+async def logout(caller: SupervisorCaller) -> Response:
     """Revoke the token the request was made with."""
-    now = utcnow()
-    token.revoked_at = now
-    audit.record(
-        session,
-        supervisor=token.supervisor,
-        action="logout",
-        target=str(token.id),
-        before={"token_id": token.id, "expires_at": token.expires_at.isoformat()},
-        after={"token_id": token.id, "revoked_at": now.isoformat()},
-        now=now,
-    )
-    session.commit()
+
+    def work(session: Session, token: SupervisorToken) -> None:
+        now = utcnow()
+        token.revoked_at = now
+        audit.record(
+            session,
+            supervisor=token.supervisor,
+            action="logout",
+            target=str(token.id),
+            before={"token_id": token.id, "expires_at": token.expires_at.isoformat()},
+            after={"token_id": token.id, "revoked_at": now.isoformat()},
+            now=now,
+        )
+        session.commit()
+
+    await caller.write(work)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

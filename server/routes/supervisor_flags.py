@@ -6,13 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
+from sqlalchemy.orm import Session
 
 from server.decisions import dismiss_flag, resolve_dispute
-from server.deps import SessionDep, SettingsDep, SupervisorDep
+from server.deps import SettingsDep, SupervisorCaller
 from server.flags import CURRENT, FlagFilter, list_flags
+from server.models import SupervisorToken
 from server.plates import normalize_plate
-from server.routes.common import SUPERVISOR_RESPONSES, Limit, Offset
+from server.routes.common import SUPERVISOR_RESPONSES, Limit, Offset, PlateParam
 from server.schemas import (
+    CENTS_MAX,
     DismissOut,
     EntryOut,
     ErrorOut,
@@ -27,12 +30,13 @@ router = APIRouter(prefix="/supervisor", tags=["supervisor"], responses=SUPERVIS
 
 
 @router.get("/flags", response_model=FlagsPage)
-def flags(
+async def flags(
     *,
-    _supervisor: SupervisorDep,
-    session: SessionDep,
+    caller: SupervisorCaller,
     lot: Annotated[str | None, Query(max_length=64, description="a session in this lot")] = None,
-    min_cents: Annotated[int | None, Query(ge=0, description="unpaid_cents at least")] = None,
+    min_cents: Annotated[
+        int | None, Query(ge=0, le=CENTS_MAX, description="unpaid_cents at least")
+    ] = None,
     since: Annotated[
         AwareDatetime | None, Query(description="changed (listed, decided) at or after")
     ] = None,
@@ -51,8 +55,12 @@ def flags(
         since=since,
         plate=normalize_plate(plate or "") or None,
     )
-    items, total = list_flags(session, flt, limit=limit, offset=offset)
-    return FlagsPage(items=items, total=total, limit=limit, offset=offset)
+
+    def work(session: Session, _login: SupervisorToken) -> FlagsPage:
+        items, total = list_flags(session, flt, limit=limit, offset=offset)
+        return FlagsPage(items=items, total=total, limit=limit, offset=offset)
+
+    return await caller.read(work)
 
 
 @router.post(
@@ -63,26 +71,30 @@ def flags(
         409: {"model": ErrorOut, "description": "already_cleared"},
     },
 )
-def dismiss(
-    plate: str,
-    body: ReasonIn,
-    supervisor: SupervisorDep,
-    session: SessionDep,
-    settings: SettingsDep,
+async def dismiss(
+    plate: PlateParam, body: ReasonIn, caller: SupervisorCaller, settings: SettingsDep
 ) -> DismissOut:
     """Dismiss a flag as a false positive: sessions untouched, entry removed for every booth."""
     normalized = normalize_plate(plate)
-    history, row = dismiss_flag(
-        session, plate=normalized, reason=body.reason, supervisor=supervisor, settings=settings
-    )
-    session.commit()
-    return DismissOut(
-        plate=normalized,
-        status="cleared",
-        session_ids=history.session_ids,
-        unpaid_cents=history.unpaid_cents,
-        audit_id=row.id,
-    )
+
+    def work(session: Session, login: SupervisorToken) -> DismissOut:
+        history, row = dismiss_flag(
+            session,
+            plate=normalized,
+            reason=body.reason,
+            supervisor=login.supervisor,
+            settings=settings,
+        )
+        session.commit()
+        return DismissOut(
+            plate=normalized,
+            status="cleared",
+            session_ids=history.session_ids,
+            unpaid_cents=history.unpaid_cents,
+            audit_id=row.id,
+        )
+
+    return await caller.write(work)
 
 
 @router.post(
@@ -90,28 +102,28 @@ def dismiss(
     response_model=ResolveOut,
     responses={409: {"model": ErrorOut, "description": "no_dispute"}},
 )
-def resolve(
-    plate: str,
-    body: ResolveIn,
-    supervisor: SupervisorDep,
-    session: SessionDep,
-    settings: SettingsDep,
+async def resolve(
+    plate: PlateParam, body: ResolveIn, caller: SupervisorCaller, settings: SettingsDep
 ) -> ResolveOut:
     """Upheld: the disputed sessions are waived. Rejected: they owe again (entry active)."""
     normalized = normalize_plate(plate)
-    ids, entry, row = resolve_dispute(
-        session,
-        plate=normalized,
-        decision=body.decision,
-        reason=body.reason,
-        supervisor=supervisor,
-        settings=settings,
-    )
-    session.commit()
-    return ResolveOut(
-        plate=normalized,
-        decision=body.decision,
-        session_ids=ids,
-        entry=None if entry is None else EntryOut.model_validate(entry.entry),
-        audit_id=row.id,
-    )
+
+    def work(session: Session, login: SupervisorToken) -> ResolveOut:
+        ids, entry, row = resolve_dispute(
+            session,
+            plate=normalized,
+            decision=body.decision,
+            reason=body.reason,
+            supervisor=login.supervisor,
+            settings=settings,
+        )
+        session.commit()
+        return ResolveOut(
+            plate=normalized,
+            decision=body.decision,
+            session_ids=ids,
+            entry=None if entry is None else EntryOut.model_validate(entry.entry),
+            audit_id=row.id,
+        )
+
+    return await caller.write(work)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
+from sqlalchemy.orm import Session
 
-from server.deps import SessionDep, SettingsDep, SupervisorDep
+from server.deps import SettingsDep, SupervisorCaller
+from server.models import SupervisorToken
 from server.plates import normalize_plate
-from server.routes.common import SUPERVISOR_RESPONSES
+from server.routes.common import SUPERVISOR_RESPONSES, PlateParam
 from server.schemas import ErrorOut, VehicleFileOut
 from server.settlement import api_error
 from server.vehicle_file import vehicle_file
@@ -21,20 +23,21 @@ router = APIRouter(prefix="/supervisor", tags=["supervisor"], responses=SUPERVIS
     response_model=VehicleFileOut,
     responses={404: {"model": ErrorOut, "description": "unknown_vehicle"}},
 )
-def get_vehicle_file(
-    plate: str,
-    _supervisor: SupervisorDep,
-    session: SessionDep,
+async def get_vehicle_file(
+    plate: PlateParam,
+    caller: SupervisorCaller,
     settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=500, description="cap of each list")] = 100,
 ) -> VehicleFileOut:
     """Sessions, sightings with evidence, outcomes, waiver requests, flags and audit rows."""
     normalized = normalize_plate(plate)
-    found = (
-        vehicle_file(session, plate=normalized, currency=settings.currency, limit=limit)
-        if normalized
-        else None
-    )
+
+    def work(session: Session, _login: SupervisorToken) -> VehicleFileOut | None:
+        if not normalized:
+            return None
+        return vehicle_file(session, plate=normalized, currency=settings.currency, limit=limit)
+
+    found = await caller.read(work)
     if found is None:
         raise api_error(
             "unknown_vehicle",

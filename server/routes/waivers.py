@@ -7,11 +7,13 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from server import waivers
+from server.booths import BoothIdentity
 from server.decisions import decide_waiver
-from server.deps import BoothDep, SessionDep, SettingsDep, SupervisorDep
+from server.deps import BoothCaller, SettingsDep, SupervisorCaller
+from server.models import SupervisorToken
 from server.plates import normalize_plate
 from server.routes.common import BOOTH_ONLY, SUPERVISOR_RESPONSES, Limit, Offset
 from server.schemas import (
@@ -31,7 +33,6 @@ supervisor_router = APIRouter(
     prefix="/supervisor", tags=["supervisor"], responses=SUPERVISOR_RESPONSES
 )
 
-MAX_ATTEMPTS = 3
 UNKNOWN = {404: {"model": ErrorOut, "description": "unknown_waiver_request"}}
 
 
@@ -45,51 +46,40 @@ UNKNOWN = {404: {"model": ErrorOut, "description": "unknown_waiver_request"}}
         }
     },
 )
-def post_waiver_request(
-    body: WaiverRequestIn, booth: BoothDep, session: SessionDep
-) -> WaiverRequestOut:
+async def post_waiver_request(body: WaiverRequestIn, caller: BoothCaller) -> WaiverRequestOut:
     """Ask a supervisor to waive sessions; answers ``pending``.
 
     Idempotent by ``request_id``: a replay answers 200 with the request's current state;
-    the same id with a different body is 422 ``idempotency_key_reused``.
+    the same id with a different body, or another booth's id, is 422
+    ``idempotency_key_reused``.
     """
-    request_json = body.model_dump(mode="json")
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        row = waivers.existing_or_none(session, body=body, request_json=request_json)
-        if row is not None:
-            return waivers.waiver_out(row)
-        row = waivers.create_request(session, body=body, booth=booth, request_json=request_json)
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            logger.info("waiver request conflict on attempt %d; retrying", attempt)
-            if attempt == MAX_ATTEMPTS:
-                raise
-            continue
-        logger.info("waiver request %s from %s for %s", body.request_id, booth.id, body.plate)
-        return waivers.waiver_out(row)
-    raise AssertionError("unreachable")
+
+    def work(session: Session, booth: BoothIdentity) -> WaiverRequestOut:
+        return waivers.waiver_out(waivers.submit_request(session, body=body, booth=booth))
+
+    return await caller.write(work)
 
 
 @booth_router.get(
     "/waiver-requests/{request_id}", response_model=WaiverRequestOut, responses=UNKNOWN
 )
-def get_waiver_request(
-    request_id: uuid.UUID, booth: BoothDep, session: SessionDep
-) -> WaiverRequestOut:
+async def get_waiver_request(request_id: uuid.UUID, caller: BoothCaller) -> WaiverRequestOut:
     """The request's status and the supervisor's decision; only the booth that asked sees it."""
-    row = waivers.find_request(session, request_id)
-    if row is None or row.booth_id != booth.id:
-        raise waivers.unknown_request(request_id)
-    return waivers.waiver_out(row)
+
+    def work(session: Session, booth: BoothIdentity) -> WaiverRequestOut:
+        row = waivers.find_request(session, request_id)
+        if row is None or row.booth_id != booth.id:
+            raise waivers.unknown_request(request_id)
+        return waivers.waiver_out(row)
+
+    return await caller.read(work)
 
 
 @booth_router.post(
     "/waiver-requests/{request_id}/cancel", response_model=WaiverRequestOut, responses=UNKNOWN
 )
-def cancel_waiver_request(
-    request_id: uuid.UUID, body: WaiverCancelIn, booth: BoothDep, session: SessionDep
+async def cancel_waiver_request(
+    request_id: uuid.UUID, body: WaiverCancelIn, caller: BoothCaller
 ) -> WaiverRequestOut:
     """Withdraw this booth's pending request (audited as ``cancel_waiver``).
 
@@ -97,33 +87,45 @@ def cancel_waiver_request(
     when a supervisor decided first (then nothing changes; the booth must honour it).
     Idempotent: cancelling again answers the same.
     """
-    row = waivers.cancel_request(session, request_id=request_id, booth=booth, reason=body.reason)
-    session.commit()
-    logger.info("waiver request %s cancel by %s: now %s", request_id, booth.id, row.status)
-    return waivers.waiver_out(row)
+
+    def work(session: Session, booth: BoothIdentity) -> WaiverRequestOut:
+        row = waivers.cancel_request(
+            session, request_id=request_id, booth=booth, reason=body.reason
+        )
+        session.commit()
+        logger.info("waiver request %s cancel by %s: now %s", request_id, booth.id, row.status)
+        return waivers.waiver_out(row)
+
+    return await caller.write(work)
 
 
 @supervisor_router.get("/waiver-requests", response_model=WaiverRequestsPage)
-def list_waiver_requests(
+async def list_waiver_requests(
     *,
-    _supervisor: SupervisorDep,
-    session: SessionDep,
+    caller: SupervisorCaller,
     status: Annotated[WaiverStatus | None, Query(description="default: all")] = None,
     plate: Annotated[str | None, Query(max_length=32)] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> WaiverRequestsPage:
     """Waiver requests, oldest first (the queue order)."""
-    rows, total = waivers.page(
-        session,
-        state=status,
-        plate=normalize_plate(plate or "") or None,
-        limit=limit,
-        offset=offset,
-    )
-    return WaiverRequestsPage(
-        items=[waivers.waiver_out(row) for row in rows], total=total, limit=limit, offset=offset
-    )
+
+    def work(session: Session, _login: SupervisorToken) -> WaiverRequestsPage:
+        rows, total = waivers.page(
+            session,
+            state=status,
+            plate=normalize_plate(plate or "") or None,
+            limit=limit,
+            offset=offset,
+        )
+        return WaiverRequestsPage(
+            items=[waivers.waiver_out(row) for row in rows],
+            total=total,
+            limit=limit,
+            offset=offset,
+        )
+
+    return await caller.read(work)
 
 
 @supervisor_router.post(
@@ -131,22 +133,23 @@ def list_waiver_requests(
     response_model=WaiverRequestOut,
     responses={**UNKNOWN, 409: {"model": ErrorOut, "description": "already_decided"}},
 )
-def decide(
-    request_id: uuid.UUID,
-    body: WaiverDecisionIn,
-    supervisor: SupervisorDep,
-    session: SessionDep,
-    settings: SettingsDep,
+async def decide(
+    request_id: uuid.UUID, body: WaiverDecisionIn, caller: SupervisorCaller, settings: SettingsDep
 ) -> WaiverRequestOut:
     """Approve (waive the sessions still open, entry removed or upserted) or refuse."""
-    row = decide_waiver(
-        session,
-        request_id=request_id,
-        approve=body.approve,
-        reason=body.reason,
-        supervisor=supervisor,
-        settings=settings,
-    )
-    session.commit()
-    logger.info("waiver request %s %s by %s", request_id, row.status, supervisor.username)
-    return waivers.waiver_out(row)
+
+    def work(session: Session, login: SupervisorToken) -> WaiverRequestOut:
+        supervisor = login.supervisor
+        row = decide_waiver(
+            session,
+            request_id=request_id,
+            approve=body.approve,
+            reason=body.reason,
+            supervisor=supervisor,
+            settings=settings,
+        )
+        session.commit()
+        logger.info("waiver request %s %s by %s", request_id, row.status, supervisor.username)
+        return waivers.waiver_out(row)
+
+    return await caller.write(work)

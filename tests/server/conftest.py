@@ -81,8 +81,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def settings(database_url: str) -> ServerSettings:
-    """Settings pointing at the fresh database."""
-    return ServerSettings(database_url=database_url)
+    """Settings pointing at the fresh database (QR links on the TestClient's host)."""
+    return ServerSettings(database_url=database_url, public_url="http://testserver")
 
 
 @pytest.fixture

@@ -152,8 +152,13 @@ def test_status_of_an_intent_and_of_an_unknown_id(
     client: TestClient, auth_a: dict, auth_b: dict
 ) -> None:
     created = _abc_intent(client, auth_a)
-    response = client.get(f"{API}/payment-intents/{created['intent_id']}", headers=auth_b)
+    response = client.get(f"{API}/payment-intents/{created['intent_id']}", headers=auth_a)
     assert (response.status_code, response.json()) == (200, created)
+    # Another booth cannot read it: to booth B it does not exist.
+    other = client.get(f"{API}/payment-intents/{created['intent_id']}", headers=auth_b)
+    assert other.status_code == 404
+    assert other.json()["detail"]["code"] == "unknown_payment_intent"
+    assert "ABC123" not in other.text
     unknown = client.get(f"{API}/payment-intents/{uuid.uuid4()}", headers=auth_a)
     assert unknown.status_code == 404
     assert unknown.json()["detail"]["code"] == "unknown_payment_intent"
