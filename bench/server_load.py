@@ -53,6 +53,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.load_support import (
+    CpuSnapshot,
     CpuUse,
     ServerProcess,
     clear_plate,
@@ -475,7 +476,7 @@ async def drive(
         begin = start + config.warmup_s
         end = begin + config.duration_s
 
-        async def snapshots() -> tuple[Any, Any]:
+        async def snapshots() -> tuple[CpuSnapshot, CpuSnapshot]:
             await asyncio.sleep(begin - loop.time())
             before = cpu_snapshot(pid, database_name)
             await asyncio.sleep(end - loop.time())
