@@ -286,6 +286,14 @@ def measure_server(folder: Path, outcomes: int) -> dict[str, Figures]:
             server.app.state.engine.dispose()
 
 
+def load() -> str:
+    """The 1-minute load average, or "?" where the system does not tell."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "?"
+
+
 def plate(index: int) -> str:
     return f"DUR{index:05d}"
 
@@ -304,7 +312,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None, help="where the files go")
     args = parser.parse_args()
     print(f"machine: {platform.platform()}; python {platform.python_version()}")
-    print(f"cpu: {cpu_model()}; cores: {os.cpu_count()}")
+    print(f"cpu: {cpu_model()}; cores: {os.cpu_count()}; load average {load()} at the start")
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="durability-") as name:
         folder = Path(name)
         print(f"storage: {folder} on {file_system(folder)}")
@@ -312,6 +320,7 @@ def main() -> None:
         booth = measure_booth(folder, args.outcomes)
         hub = measure_server(folder, args.outcomes)
 
+    print(f"load average {load()} at the end (other work slows both modes alike)")
     print(
         f"{'per recorded outcome, ms':<34} {'NORMAL median / p95':>19}   "
         f"{'FULL median / p95':>17}   FULL - NORMAL (median)"
