@@ -525,6 +525,8 @@ def run_once(booth_count: int, config: RunConfig) -> RunResult:
         )
         if result.server_exit is not None:
             print(f"  the server exited with {result.server_exit}:\n{server.log_tail()}")
+        elif any(kind.startswith("http_5") for kind in result.results):
+            print(f"  server log (last lines):\n{server.log_tail(20)}")
         return result
 
 
