@@ -349,6 +349,7 @@ class CpuSnapshot:
     postgres: dict[str, dict[int, int]]
     generator_s: float
     machine: tuple[int, int]
+    load_1m: float
 
 
 def cpu_snapshot(server_pid: int, database: str | None) -> CpuSnapshot:
@@ -360,6 +361,7 @@ def cpu_snapshot(server_pid: int, database: str | None) -> CpuSnapshot:
         postgres=postgres_ticks(database),
         generator_s=times.user + times.system,
         machine=machine_ticks(),
+        load_1m=os.getloadavg()[0],
     )
 
 
@@ -370,13 +372,15 @@ def _ticks_delta(before: dict[int, int], after: dict[int, int]) -> int:
 
 @dataclass(frozen=True)
 class CpuUse:
-    """CPU used between two snapshots, in % of one core (machine: % of all cores)."""
+    """CPU used between two snapshots, in % of one core (machine: % of all cores), and
+    the 1-minute load average at both ends (the machine may be shared)."""
 
     server_pct: float
     postgres_pct: float | None
     postgres_all_pct: float | None
     generator_pct: float
     machine_busy_pct: float
+    load_1m: tuple[float, float]
 
 
 def cpu_use(before: CpuSnapshot, after: CpuSnapshot, *, postgres: bool) -> CpuUse:
@@ -398,6 +402,7 @@ def cpu_use(before: CpuSnapshot, after: CpuSnapshot, *, postgres: bool) -> CpuUs
         else None,
         generator_pct=100.0 * (after.generator_s - before.generator_s) / wall,
         machine_busy_pct=100.0 * busy / total,
+        load_1m=(before.load_1m, after.load_1m),
     )
 
 

@@ -556,7 +556,8 @@ def print_run(result: RunResult, config: RunConfig) -> None:
     )
     print(
         f"  CPU (% of one core): server {cpu.server_pct:.0f}%{pg}, generator "
-        f"{cpu.generator_pct:.0f}%; machine busy {cpu.machine_busy_pct:.0f}% of all cores"
+        f"{cpu.generator_pct:.0f}%; machine busy {cpu.machine_busy_pct:.0f}% of all cores, "
+        f"load average {cpu.load_1m[0]:.1f} -> {cpu.load_1m[1]:.1f}"
     )
     print(
         f"  generator dispatch lag p99 {result.dispatch_lag_p99_ms:.1f} ms; outcomes "
@@ -613,6 +614,7 @@ def summary_line(
         "generator_cpu_pct": f"{cpu.generator_pct:.0f}",
         "dispatch_lag_p99_ms": f"{result.dispatch_lag_p99_ms:.1f}",
         "machine_busy_pct": f"{cpu.machine_busy_pct:.0f}",
+        "load_1m": f"{cpu.load_1m[0]:.1f}/{cpu.load_1m[1]:.1f}",
         "within_goal": "yes" if result.within(p99_limit_ms) else "no",
         "knee_booths": knee,
     }
