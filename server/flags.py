@@ -13,11 +13,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Integer,
+    ScalarSelect,
+    Select,
+    and_,
+    func,
+    literal,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from server.db import utcnow
-from server.models import BlacklistEntry, FlagHistory, ParkingSession, PlateRead
+from server.models import BlacklistEntry, FlagHistory, ParkingSession, PlateRead, lot_token
 from server.schemas import FlagOut
 
 CURRENT = ("active", "disputed")
@@ -114,38 +128,126 @@ def history_flag(row: FlagHistory) -> dict[str, Any]:
     }
 
 
-def _filtered(
-    model: type[BlacklistEntry] | type[FlagHistory],
-    changed_at: Any,
-    statuses: list[str],
-    flt: FlagFilter,
+class TextPosition(FunctionElement[int]):
+    """Where ``needle`` starts in ``text`` (from 1; 0 when absent): ``TextPosition(text,
+    needle)``. Case-sensitive on every database, unlike SQLite's ``LIKE``."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(TextPosition)
+def _strpos(element: TextPosition, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"strpos({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(TextPosition, "sqlite")
+def _instr(element: TextPosition, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"instr({compiler.process(element.clauses, **kw)})"
+
+
+class JsonListHas(FunctionElement[bool]):
+    """True when the JSON list ``column`` holds the string ``value`` as one of its items:
+    ``JsonListHas(column, value)`` (exact: ``north`` is not found in ``["north-2"]``)."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(JsonListHas)
+def _jsonb_has(element: JsonListHas, compiler: SQLCompiler, **kw: Any) -> str:
+    column, value = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(CAST({column} AS JSONB) ? {value})"
+
+
+@compiles(JsonListHas, "sqlite")
+def _json_each_has(element: JsonListHas, compiler: SQLCompiler, **kw: Any) -> str:
+    column, value = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = {value})"
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One table the list draws from: current flags (entries) or decided ones (history)."""
+
+    model: type[BlacklistEntry] | type[FlagHistory]
+    statuses: tuple[str, ...]
+    changed_at: InstrumentedAttribute[datetime]
+    #: The history row's id; a literal 0 for entries, whose plate is already unique.
+    row_id: ColumnElement[int]
+
+    def conditions(self, flt: FlagFilter) -> list[ColumnElement[bool]] | None:
+        """The WHERE terms of ``flt`` on this table; None when no wanted status lives here."""
+        statuses = [s for s in flt.statuses if s in self.statuses]
+        if not statuses:
+            return None
+        model = self.model
+        terms: list[ColumnElement[bool]] = []
+        # Every status of the table wanted: no term at all (a CHECK constraint allows no
+        # other), so the order's index serves the page and the count is a plain count.
+        if set(statuses) != set(self.statuses):
+            terms.append(model.status.in_(statuses))
+        if flt.plate:
+            terms.append(model.plate.contains(flt.plate, autoescape=True))
+        if flt.min_cents is not None:
+            terms.append(model.unpaid_cents >= flt.min_cents)
+        if flt.since is not None:
+            terms.append(self.changed_at >= flt.since)
+        if flt.lot:
+            terms.append(self.has_lot(flt.lot))
+        return terms
+
+    def has_lot(self, lot: str) -> ColumnElement[bool]:
+        """One of the flag's sessions is in ``lot`` (exactly that lot id)."""
+        if self.model is BlacklistEntry:
+            return TextPosition(BlacklistEntry.lots, lot_token(lot)) > 0
+        return JsonListHas(FlagHistory.lots, lot)
+
+    def keys(self, terms: list[ColumnElement[bool]]) -> Select[Any]:
+        """The sort keys of the rows passing ``terms`` (an index covers them)."""
+        return select(
+            self.model.plate.label("plate"),
+            self.changed_at.label("changed_at"),
+            self.row_id.label("row_id"),
+        ).where(*terms)
+
+    def count(self, terms: list[ColumnElement[bool]]) -> ScalarSelect[int]:
+        """How many rows pass ``terms``."""
+        return select(func.count()).select_from(self.model).where(*terms).scalar_subquery()
+
+
+_SOURCES = (
+    _Source(BlacklistEntry, CURRENT, BlacklistEntry.updated_at, literal(0, Integer)),
+    _Source(FlagHistory, HISTORY, FlagHistory.decided_at, FlagHistory.id),
+)
+
+
+def _page_query(
+    wanted: list[tuple[_Source, list[ColumnElement[bool]]]], *, limit: int, offset: int
 ) -> Select[Any]:
-    """Rows of ``model`` (current flags or decided ones) that pass ``flt``; ``changed_at``
-    is the column ``flt.since`` applies to."""
-    query = select(model).where(model.status.in_(statuses))
-    if flt.plate:
-        query = query.where(model.plate.contains(flt.plate, autoescape=True))
-    if flt.min_cents is not None:
-        query = query.where(model.unpaid_cents >= flt.min_cents)
-    if flt.since is not None:
-        query = query.where(changed_at >= flt.since)
-    return query
+    """The page's rows, newest change first: the sort keys of both tables (UNION ALL)
+    ordered, cut to the page, then joined to their entry or history row."""
+    branches = [source.keys(terms) for source, terms in wanted]
+    keys = branches[0] if len(branches) == 1 else union_all(*branches)
+    cols = keys.selected_columns
+    order = [cols.changed_at.desc(), cols.plate.desc()]
+    if any(source.model is FlagHistory for source, _ in wanted):
+        order.append(cols.row_id.desc())  # one plate may have two decisions at one instant
+    page = keys.order_by(*order).limit(limit).offset(offset).subquery("page")
+    is_entry = page.c.row_id == 0
+    return (
+        select(page.c.row_id, BlacklistEntry, FlagHistory)
+        .select_from(page)
+        .outerjoin(BlacklistEntry, and_(is_entry, BlacklistEntry.plate == page.c.plate))
+        .outerjoin(FlagHistory, and_(~is_entry, FlagHistory.id == page.c.row_id))
+        .order_by(page.c.changed_at.desc(), page.c.plate.desc(), page.c.row_id.desc())
+    )
 
 
-def _current(session: Session, flt: FlagFilter) -> list[dict[str, Any]]:
-    statuses = [s for s in flt.statuses if s in CURRENT]
-    if not statuses:
-        return []
-    query = _filtered(BlacklistEntry, BlacklistEntry.updated_at, statuses, flt)
-    return [entry_flag(row) for row in session.scalars(query)]
-
-
-def _history(session: Session, flt: FlagFilter) -> list[dict[str, Any]]:
-    statuses = [s for s in flt.statuses if s in HISTORY]
-    if not statuses:
-        return []
-    query = _filtered(FlagHistory, FlagHistory.decided_at, statuses, flt)
-    return [history_flag(row) for row in session.scalars(query)]
+def _total(session: Session, wanted: list[tuple[_Source, list[ColumnElement[bool]]]]) -> int:
+    counts = [source.count(terms) for source, terms in wanted]
+    total = counts[0] if len(counts) == 1 else counts[0] + counts[1]
+    return int(session.scalar(select(total)) or 0)
 
 
 def last_sightings(session: Session, plates: Iterable[str]) -> dict[str, tuple[datetime, str]]:
@@ -185,11 +287,18 @@ def list_flags(
 ) -> tuple[list[FlagOut], int]:
     """One page of flags matching ``flt``, newest change first, and the total count.
 
-    Status, plate, amount and time are filtered in SQL; the lot (inside each flag's
-    session list) in Python, before paging, so ``total`` is exact.
+    Filters, order, paging and the count all run in SQL, over the current flags and
+    the decided ones at once (UNION ALL); only the page's rows are read in full.
     """
-    items = _current(session, flt) + _history(session, flt)
-    if flt.lot:
-        items = [item for item in items if flt.lot in item["lots"]]
-    items.sort(key=lambda item: (item["updated_at"], item["plate"]), reverse=True)
-    return with_sightings(session, items[offset : offset + limit]), len(items)
+    wanted = [
+        (source, terms) for source in _SOURCES if (terms := source.conditions(flt)) is not None
+    ]
+    if not wanted:
+        return [], 0
+    items = []
+    for _row_id, entry, history in session.execute(_page_query(wanted, limit=limit, offset=offset)):
+        if entry is not None:
+            items.append(entry_flag(entry))
+        elif history is not None:
+            items.append(history_flag(history))
+    return with_sightings(session, items), _total(session, wanted)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -89,12 +91,33 @@ class ParkingSession(Base):
         return 0
 
 
+def lot_token(lot_id: str) -> str:
+    """``lot_id`` as it stands in ``BlacklistEntry.lots``, framed by ``|``: ``|north|``.
+
+    ``%`` and ``|`` inside an id are percent-escaped, so a frame never occurs inside an
+    id and a token is found in ``lots`` only where that very lot is listed (never as a
+    part of another lot's id).
+    """
+    return "|" + lot_id.replace("%", "%25").replace("|", "%7C") + "|"
+
+
 class BlacklistEntry(Base):
-    """A plate that owes money; ``entry`` holds the JSON entry object last published."""
+    """A plate that owes money; ``entry`` holds the JSON entry object last published.
+
+    ``lots`` repeats the entry's lots as text (``|north|south|``, see ``lot_token``) so
+    the supervisor's lot filter runs in SQL (migration 0006).
+    """
 
     __tablename__ = "blacklist_entries"
     __table_args__ = (
         CheckConstraint(_in("status", ENTRY_STATUSES), name="ck_blacklist_entries_status"),
+        # The supervisor's flag list (migration 0006): its order, newest change first; the
+        # order within one status; and the counts of the amount and lot filters, which
+        # scan a small index instead of the table (whose rows carry the entry's JSON).
+        Index("ix_blacklist_entries_updated_at_plate", "updated_at", "plate"),
+        Index("ix_blacklist_entries_status_updated_at_plate", "status", "updated_at", "plate"),
+        Index("ix_blacklist_entries_unpaid_cents", "unpaid_cents"),
+        Index("ix_blacklist_entries_lots", "lots"),
     )
 
     plate: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -103,6 +126,12 @@ class BlacklistEntry(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seq: Mapped[int] = mapped_column(Integer)
     entry: Mapped[dict[str, Any]] = mapped_column(JSON)
+    lots: Mapped[str] = mapped_column(Text)
+
+    @staticmethod
+    def lots_text(lot_ids: Iterable[str]) -> str:
+        """The ``lots`` value for these lot ids: each once, sorted, ``|north|south|``."""
+        return "".join(lot_token(lot)[:-1] for lot in sorted(set(lot_ids))) + "|"
 
 
 class BlacklistChange(Base):
@@ -279,6 +308,8 @@ class FlagHistory(Base):
         CheckConstraint(_in("status", HISTORY_STATUSES), name="ck_flag_history_status"),
         CheckConstraint(_in("source", HISTORY_SOURCES), name="ck_flag_history_source"),
         Index("ix_flag_history_plate", "plate"),
+        # The supervisor's flag list: newest decision first (id breaks ties), paged in SQL.
+        Index("ix_flag_history_decided_at_plate_id", "decided_at", "plate", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

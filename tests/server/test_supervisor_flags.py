@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from server.blacklist import refresh_entry
+from server.config import ServerSettings
+from server.db import make_engine, make_session_factory
+from server.flags import FlagFilter, add_history, list_flags
+from server.migrate import upgrade_to_head
+from server.models import Lot, ParkingSession
 from tests.server.helpers import API, all_changes, history, outcome_body, unpaid_ids
 from tests.server.test_supervisor_common import SUP, audit_rows, sighted, sup_headers
 
@@ -212,3 +224,199 @@ def test_dispute_rejected_raises_notices_again(
         headers=sup,
     )
     assert (again.status_code, again.json()["detail"]["code"]) == (409, "no_dispute")
+
+
+# -- the list, paged in SQL (issue 26) ---------------------------------------------
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+EVERY_STATUS = ("active", "disputed", "waived", "cleared")
+
+
+@pytest.fixture
+def db(settings: ServerSettings) -> Iterator[sessionmaker[Session]]:
+    """A session factory on a migrated, empty database (no demo data)."""
+    engine = make_engine(settings.database_url)
+    upgrade_to_head(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def _lots(session: Session, *lot_ids: str) -> None:
+    session.add_all(Lot(id=lot_id, name=lot_id.title()) for lot_id in lot_ids)
+    session.flush()
+
+
+def _stays(
+    session: Session, plate: str, lots: Sequence[str], *, fee: int, status: str
+) -> list[ParkingSession]:
+    rows = [
+        ParkingSession(
+            plate=plate,
+            lot_id=lot_id,
+            entered_at=T0 - timedelta(days=3, hours=number),
+            exited_at=T0 - timedelta(days=3, hours=number - 1),
+            fee_cents=fee,
+            paid_cents=0,
+            status=status,
+        )
+        for number, lot_id in enumerate(lots)
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def _listed(
+    session: Session,
+    plate: str,
+    *lots: str,
+    minutes: int,
+    fee: int = 500,
+    disputed: bool = False,
+) -> None:
+    """Put ``plate`` on the blacklist, changed ``minutes`` after T0, owing in ``lots``."""
+    _stays(session, plate, lots, fee=fee, status="disputed" if disputed else "unpaid")
+    refresh_entry(session, plate=plate, currency="USD", now=T0 + timedelta(minutes=minutes))
+
+
+def _decided(
+    session: Session, plate: str, *lots: str, minutes: int, status: str = "waived", fee: int = 500
+) -> None:
+    """A decided flag of ``plate`` over new sessions in ``lots``, ``minutes`` after T0."""
+    rows = _stays(session, plate, lots, fee=fee, status="waived")
+    add_history(
+        session,
+        plate=plate,
+        status=status,
+        rows=rows,
+        currency="USD",
+        decided_by="super",
+        source="supervisor",
+        reason="test",
+        now=T0 + timedelta(minutes=minutes),
+    )
+
+
+def _keys(session: Session, flt: FlagFilter, *, limit: int = 100, offset: int = 0) -> list:
+    items, _total = list_flags(session, flt, limit=limit, offset=offset)
+    return [(item.plate, item.status) for item in items]
+
+
+def test_current_and_decided_flags_come_in_one_order_and_page_without_gaps(
+    db: sessionmaker[Session],
+) -> None:
+    with db() as session:
+        _lots(session, "north")
+        _listed(session, "AAA111", "north", minutes=1)
+        _decided(session, "DDD444", "north", minutes=2)
+        _decided(session, "DDD444", "north", minutes=2, status="cleared")  # same instant
+        _listed(session, "BBB222", "north", minutes=3)
+        _decided(session, "BBB222", "north", minutes=3)  # its own earlier debt, same instant
+        _listed(session, "CCC333", "north", minutes=3)
+        _decided(session, "EEE555", "north", minutes=4, status="cleared")
+        session.commit()
+
+        everything = FlagFilter(statuses=EVERY_STATUS)
+        expected = [
+            ("EEE555", "cleared"),
+            ("CCC333", "active"),
+            ("BBB222", "waived"),  # same time and plate: the decision, then the entry
+            ("BBB222", "active"),
+            ("DDD444", "cleared"),  # the later of two decisions at one instant first
+            ("DDD444", "waived"),
+            ("AAA111", "active"),
+        ]
+        assert _keys(session, everything) == expected
+        pages = [list_flags(session, everything, limit=3, offset=o) for o in (0, 3, 6, 9)]
+        assert [total for _items, total in pages] == [7, 7, 7, 7]
+        paged = [(i.plate, i.status) for items, _total in pages for i in items]
+        assert paged == expected
+        assert _keys(session, FlagFilter()) == [
+            ("CCC333", "active"),
+            ("BBB222", "active"),
+            ("AAA111", "active"),
+        ]
+
+
+def test_every_filter_applies_to_current_and_decided_flags(db: sessionmaker[Session]) -> None:
+    with db() as session:
+        _lots(session, "north", "south")
+        _listed(session, "ABC123", "north", "south", minutes=10, fee=900)
+        _listed(session, "XYZ789", "south", minutes=20, fee=300, disputed=True)
+        _decided(session, "ABC900", "south", minutes=30, fee=2000)
+        _decided(session, "QRS456", "north", minutes=40, fee=100, status="cleared")
+        session.commit()
+
+        def plates(**kwargs: object) -> list[str]:
+            flt = FlagFilter(**{"statuses": EVERY_STATUS, **kwargs})  # type: ignore[arg-type]
+            items, total = list_flags(session, flt, limit=100, offset=0)
+            assert total == len(items)
+            return [item.plate for item in items]
+
+        assert plates() == ["QRS456", "ABC900", "XYZ789", "ABC123"]
+        assert plates(statuses=("disputed",)) == ["XYZ789"]
+        assert plates(statuses=("active",)) == ["ABC123"]
+        assert plates(statuses=("cleared",)) == ["QRS456"]
+        assert plates(statuses=("waived", "active")) == ["ABC900", "ABC123"]
+        assert plates(lot="south") == ["ABC900", "XYZ789", "ABC123"]
+        assert plates(lot="north") == ["QRS456", "ABC123"]
+        assert plates(min_cents=1000) == ["ABC900", "ABC123"]  # ABC123 owes 2 x 900
+        assert plates(since=T0 + timedelta(minutes=20)) == ["QRS456", "ABC900", "XYZ789"]
+        assert plates(plate="ABC") == ["ABC900", "ABC123"]
+        assert plates(plate="C12") == ["ABC123"]
+        assert plates(lot="south", min_cents=1000, plate="ABC") == ["ABC900", "ABC123"]
+        assert plates(lot="north", statuses=("waived",)) == []
+
+
+def test_the_lot_filter_matches_whole_lot_ids_only(db: sessionmaker[Session]) -> None:
+    tricky = ("north", "north-2", "nor", "NORTH", "a|north", "north|", "50%", "5")
+    with db() as session:
+        _lots(session, *tricky)
+        for number, lot_id in enumerate(tricky):
+            _listed(session, f"CUR{number}", lot_id, minutes=number)
+            _decided(session, f"DEC{number}", lot_id, minutes=number)
+        _listed(session, "BOTH", "a|north", "50%", minutes=50)
+        session.commit()
+        for number, lot_id in enumerate(tricky):
+            flt = FlagFilter(statuses=EVERY_STATUS, lot=lot_id)
+            found = {plate for plate, _status in _keys(session, flt)}
+            expected = {f"CUR{number}", f"DEC{number}"}
+            if lot_id in ("a|north", "50%"):
+                expected.add("BOTH")
+            assert found == expected, lot_id
+        assert _keys(session, FlagFilter(statuses=EVERY_STATUS, lot="orth")) == []
+
+
+def test_a_page_reads_only_its_own_flags(db: sessionmaker[Session]) -> None:
+    with db() as session:
+        _lots(session, "north")
+        for number in range(12):
+            _listed(session, f"PAGE{number:02d}", "north", minutes=number)
+            _decided(session, f"OLD{number:02d}", "north", minutes=number)
+        session.commit()
+    with db() as session:
+        loaded: list[object] = []
+        event.listen(session, "loaded_as_persistent", lambda _s, obj: loaded.append(obj))
+        items, total = list_flags(session, FlagFilter(statuses=EVERY_STATUS), limit=3, offset=4)
+        assert total == 24
+        assert [item.plate for item in items] == ["PAGE09", "OLD09", "PAGE08"]
+        # Only the page's three rows were read as objects, not all 24 flags.
+        assert sorted(getattr(obj, "plate", None) for obj in loaded) == [
+            "OLD09",
+            "PAGE08",
+            "PAGE09",
+        ]
+
+
+def test_the_lot_filter_follows_the_sessions_still_owed(client: TestClient, auth_a: dict) -> None:
+    sighted(client, auth_a, "ABC123")  # owes 1200 in north and 650 in south
+    sup = sup_headers(client)
+    assert "ABC123" in _plates(_flags(client, sup, lot="south"))
+    south = [s for s in history(client, auth_a, "ABC123")["sessions"] if s["lot_id"] == "south"]
+    (stay,) = [s for s in south if s["status"] == "unpaid"]
+    body = outcome_body("ABC123", [stay["id"]], stay["unpaid_cents"])
+    assert client.post(f"{API}/outcomes", json=body, headers=auth_a).status_code == 200
+    assert "ABC123" not in _plates(_flags(client, sup, lot="south"))
+    north = _flags(client, sup, lot="north")
+    (abc,) = [item for item in north["items"] if item["plate"] == "ABC123"]
+    assert (abc["lots"], abc["unpaid_cents"]) == (["north"], 1200)
