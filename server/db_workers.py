@@ -58,8 +58,11 @@ class Admission:
 class DatabaseWorkers:
     """Runs units of database work on ``admission.threads`` threads (see module doc)."""
 
-    def __init__(self, engine: Engine, admission: Admission) -> None:
+    def __init__(
+        self, engine: Engine, admission: Admission, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._admission = admission
+        self._clock = clock
         self._read_sessions = sessionmaker(bind=reader(engine), expire_on_commit=False)
         self._write_sessions = sessionmaker(bind=engine, expire_on_commit=False)
         self._sqlite_write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
@@ -93,7 +96,7 @@ class DatabaseWorkers:
                 )
             self._pending += 1
         try:
-            future = self._executor.submit(self._unit, work, write, time.monotonic())
+            future = self._executor.submit(self._unit, work, write, self._clock())
         except RuntimeError as exc:  # shut down: the server is stopping
             self._finished(None)
             raise Overloaded("the server is stopping", retry_after_s=5) from exc
@@ -108,7 +111,7 @@ class DatabaseWorkers:
         return max(1, math.ceil(self._admission.max_wait_s))
 
     def _unit(self, work: Work[T], write: bool, submitted: float) -> T:
-        waited = time.monotonic() - submitted
+        waited = self._clock() - submitted
         if waited > self._admission.max_wait_s:
             raise Overloaded(
                 f"waited {waited:.1f} s for a database thread",
