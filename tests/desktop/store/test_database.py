@@ -16,7 +16,7 @@ from desktop.store.models import Base
 from tests.desktop.store.conftest import T0, remove, upsert
 
 
-def test_file_is_in_wal_mode_with_foreign_keys_and_normal_sync(store: Store) -> None:
+def test_file_is_in_wal_mode_with_foreign_keys_and_full_sync(store: Store) -> None:
     with store.engine.connect() as connection:
         pragma = {
             name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
@@ -24,7 +24,7 @@ def test_file_is_in_wal_mode_with_foreign_keys_and_normal_sync(store: Store) -> 
         }
     assert pragma["journal_mode"] == "wal"
     assert pragma["foreign_keys"] == 1
-    assert pragma["synchronous"] == 1  # NORMAL
+    assert pragma["synchronous"] == 2  # FULL: a commit survives a power cut
     assert pragma["busy_timeout"] > 0
     assert store.schema_version() == HEAD_VERSION
 
