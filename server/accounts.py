@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
-import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.db import utcnow
-from server.models import LoginFailure, Supervisor, SupervisorToken
+from server.models import Supervisor, SupervisorToken
 from server.passwords import hash_password, hash_pin
 from server.security import hash_token
 
@@ -94,65 +93,8 @@ def token_usable(row: SupervisorToken, now: datetime) -> bool:
     return row.revoked_at is None and now < row.expires_at
 
 
-# -------------------------------------------------------------------- login rate limit
-
-
 def find_supervisor(session: Session, username: str) -> Supervisor | None:
     """The account named ``username`` (normalized), active or not, or None."""
     return session.scalar(
         select(Supervisor).where(Supervisor.username == normalize_username(username))
     )
-
-
-def login_locked_until(
-    session: Session, *, username: str, now: datetime, max_failures: int, window_s: int
-) -> datetime | None:
-    """When ``username`` may try again, or None when it may try now.
-
-    Locked while at least ``max_failures`` failed logins lie within the last
-    ``window_s`` seconds; the lock ends when enough of them have aged out.
-    """
-    since = now - timedelta(seconds=window_s)
-    times = list(
-        session.scalars(
-            select(LoginFailure.at)
-            .where(LoginFailure.username == normalize_username(username), LoginFailure.at > since)
-            .order_by(LoginFailure.at)
-        )
-    )
-    if len(times) < max_failures:
-        return None
-    return times[len(times) - max_failures] + timedelta(seconds=window_s)
-
-
-def record_login_failure(session: Session, *, username: str, now: datetime, window_s: int) -> int:
-    """Count one failed login of ``username`` (older ones outside the window are pruned);
-    returns the failures now within the window. The caller commits."""
-    name = normalize_username(username)[:USERNAME_MAX]
-    since = now - timedelta(seconds=window_s)
-    session.execute(
-        delete(LoginFailure).where(LoginFailure.username == name, LoginFailure.at <= since)
-    )
-    session.add(LoginFailure(username=name, at=now))
-    session.flush()
-    return len(
-        list(
-            session.scalars(
-                select(LoginFailure.id).where(
-                    LoginFailure.username == name, LoginFailure.at > since
-                )
-            )
-        )
-    )
-
-
-def clear_login_failures(session: Session, *, username: str) -> None:
-    """A successful login starts the count afresh. The caller commits."""
-    session.execute(
-        delete(LoginFailure).where(LoginFailure.username == normalize_username(username))
-    )
-
-
-def retry_after_s(locked_until: datetime, now: datetime) -> int:
-    """Whole seconds until ``locked_until`` (at least 1), for a Retry-After header."""
-    return max(1, math.ceil((locked_until - now).total_seconds()))

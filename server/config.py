@@ -120,9 +120,18 @@ class ServerSettings(BaseSettings):
         default=5,
         ge=1,
         description=(
-            "Failed logins per username within supervisor_login_window_s after which the "
-            "server answers 429 too_many_attempts (with Retry-After) without checking the "
-            "password, until the oldest of those failures is older than the window."
+            "Failed logins for one username from one address within "
+            "supervisor_login_window_s after which that address gets 429 too_many_attempts "
+            "(with Retry-After) for that username, without a password check, until the "
+            "oldest of those failures leaves the window. Other addresses are not affected."
+        ),
+    )
+    supervisor_login_max_failures_per_source: int = Field(
+        default=20,
+        ge=1,
+        description=(
+            "Failed logins from one address, whatever the usernames, within "
+            "supervisor_login_window_s after which that address gets 429 for every username."
         ),
     )
     supervisor_login_window_s: int = Field(

@@ -280,6 +280,7 @@ class AuditEntry(Base):
     __table_args__ = (
         Index("ix_audit_log_plate", "plate"),
         Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_supervisor_action_at", "supervisor_id", "action", "at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -380,12 +381,19 @@ class Evidence(Base):
 
 
 class LoginFailure(Base):
-    """One failed supervisor login (wrong password, unknown or disabled user), by the
-    normalized username tried; counted for the login rate limit, deleted on success."""
+    """One failed supervisor login (wrong password, unknown or disabled user): the
+    normalized username tried and the address it came from (migration 0007). Counted for
+    the login rate limit per (username, source) and per source; a success from a source
+    deletes that source's failures for the username."""
 
     __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_username_at", "username", "at"),)
+    __table_args__ = (
+        Index("ix_login_failures_username_at", "username", "at"),
+        Index("ix_login_failures_username_source_at", "username", "source", "at"),
+        Index("ix_login_failures_source_at", "source", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(64), default="", server_default="")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -44,7 +47,23 @@ Plate = Annotated[
     Field(min_length=1, max_length=PLATE_MAX, pattern=HAS_LETTER_OR_DIGIT),
     AfterValidator(normalize_checked),
 ]
+#: No NUL character: PostgreSQL text cannot hold one (the database would refuse the row).
+NO_NUL = r"^[^\x00]*$"
 SessionId = Annotated[int, Field(ge=1, le=INT32_MAX)]
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _iso_text(value: object) -> object:
+    """Refuse numbers, which pydantic would read as Unix times: the contract says ISO 8601."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and _NUMBER.fullmatch(value.strip())
+    ):
+        raise ValueError("expected a date and time in ISO 8601, e.g. 2026-12-07T10:00:00Z")
+    return value
+
+
+#: A date and time with its UTC offset, written in ISO 8601 (never a bare number).
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 Cents = Annotated[int, Field(ge=0, le=CENTS_MAX)]
 SessionStatus = Literal["unpaid", "paid", "disputed", "waived"]
 EntryStatus = Literal["active", "disputed"]
@@ -129,8 +148,8 @@ class ReadIn(BaseModel):
 
     read_id: uuid.UUID
     plate: Plate
-    lane: str = Field(min_length=1, max_length=100)
-    seen_at: datetime
+    lane: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
+    seen_at: IsoDateTime
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     source: Literal["camera", "manual"]
 
@@ -155,19 +174,20 @@ class OutcomeIn(BaseModel):
     outcome_id: uuid.UUID
     notice_id: uuid.UUID | None = None
     plate: Plate
-    lane: str = Field(min_length=1, max_length=100)
+    lane: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
     kind: OutcomeKind
     method: Literal["cash", "card", "qr"] | None = None
     amount_cents: Cents
     session_ids: list[SessionId] = Field(default_factory=list, max_length=200)
-    reason: str | None = Field(default=None, max_length=1000)
-    reference: str | None = Field(default=None, max_length=200)
-    attendant: str | None = Field(default=None, max_length=100)
-    recorded_at: datetime
+    reason: str | None = Field(default=None, max_length=1000, pattern=NO_NUL)
+    reference: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
+    attendant: str | None = Field(default=None, max_length=100, pattern=NO_NUL)
+    recorded_at: IsoDateTime
     approved_by: str | None = Field(
         default=None,
         min_length=1,
         max_length=64,
+        pattern=NO_NUL,
         description="waived only: the supervisor who approved the waiver (required)",
     )
     waiver_request_id: uuid.UUID | None = Field(
@@ -241,7 +261,9 @@ class PaymentIntentOut(BaseModel):
 # -- supervisor API --------------------------------------------------------------------
 
 #: A reason a person typed: trimmed, 1 to 1000 characters.
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000, pattern=NO_NUL)
+]
 FlagStatus = Literal["active", "disputed", "waived", "cleared"]
 WaiverStatus = Literal["pending", "approved", "refused", "cancelled"]
 EvidenceKind = Literal["snapshot", "crop"]
@@ -276,7 +298,7 @@ class LoginIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
     password: str = Field(min_length=1, max_length=256)
 
 
@@ -288,6 +310,13 @@ class LoginOut(BaseModel):
     role: Literal["supervisor"]
     expires_at: datetime
     offline_pin_hash: str = Field(description="scrypt$n$r$p$salt_b64$hash_b64 of the PIN")
+    failed_logins: int = Field(
+        default=0, description="failed logins of this account since its previous login"
+    )
+    last_failed_login_at: datetime | None = None
+    last_failed_login_from: str | None = Field(
+        default=None, description="the address the last failed login came from"
+    )
 
 
 class FlagOut(BaseModel):
@@ -364,8 +393,8 @@ class WaiverRequestIn(BaseModel):
     plate: Plate
     session_ids: SessionIds
     reason: Reason
-    lane: str = Field(min_length=1, max_length=100)
-    attendant: str | None = Field(default=None, max_length=100)
+    lane: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
+    attendant: str | None = Field(default=None, max_length=100, pattern=NO_NUL)
 
 
 class WaiverRequestOut(BaseModel):
@@ -435,7 +464,7 @@ class SightingOut(BaseModel):
     plate: str
     lane: str
     booth_id: str
-    seen_at: datetime
+    seen_at: IsoDateTime
     confidence: float | None
     source: str
     owes: bool

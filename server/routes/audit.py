@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
 from server import audit
@@ -13,7 +12,7 @@ from server.deps import SupervisorCaller
 from server.models import SupervisorToken
 from server.plates import normalize_plate
 from server.routes.common import SUPERVISOR_RESPONSES, Limit, Offset
-from server.schemas import AuditAction, AuditOut, AuditPage
+from server.schemas import AuditAction, AuditOut, AuditPage, IsoDateTime
 
 router = APIRouter(prefix="/supervisor", tags=["supervisor"], responses=SUPERVISOR_RESPONSES)
 
@@ -24,7 +23,7 @@ async def audit_log(
     caller: SupervisorCaller,
     plate: Annotated[str | None, Query(max_length=32)] = None,
     action: AuditAction | None = None,
-    since: Annotated[AwareDatetime | None, Query(description="at or after")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="at or after")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> AuditPage:

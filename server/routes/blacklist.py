@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from server.blacklist import changes_after, entries_after, read_state
 from server.booths import BoothIdentity
 from server.deps import BoothCaller
-from server.schemas import SEQ_MAX, ChangesPage, ErrorOut, SnapshotPage
+from server.schemas import NO_NUL, SEQ_MAX, ChangesPage, ErrorOut, SnapshotPage
 
 router = APIRouter(prefix="/blacklist", tags=["blacklist"])
 
@@ -75,7 +75,9 @@ async def changes(
 @router.get("", response_model=SnapshotPage)
 async def snapshot(
     caller: BoothCaller,
-    after: Annotated[str, Query(max_length=32, description="last plate of the previous page")] = "",
+    after: Annotated[
+        str, Query(max_length=32, pattern=NO_NUL, description="last plate of the previous page")
+    ] = "",
     limit: Annotated[int, Query(ge=1, le=SNAPSHOT_LIMIT_MAX, description="page size")] = 500,
 ) -> Response:
     """The full blacklist, keyset-paged by plate; ``as_of_seq`` is read before the rows."""

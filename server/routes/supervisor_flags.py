@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
 from server.decisions import dismiss_flag, resolve_dispute
@@ -16,11 +15,13 @@ from server.plates import normalize_plate
 from server.routes.common import SUPERVISOR_RESPONSES, Limit, Offset, PlateParam
 from server.schemas import (
     CENTS_MAX,
+    NO_NUL,
     DismissOut,
     EntryOut,
     ErrorOut,
     FlagsPage,
     FlagStatus,
+    IsoDateTime,
     ReasonIn,
     ResolveIn,
     ResolveOut,
@@ -33,12 +34,14 @@ router = APIRouter(prefix="/supervisor", tags=["supervisor"], responses=SUPERVIS
 async def flags(
     *,
     caller: SupervisorCaller,
-    lot: Annotated[str | None, Query(max_length=64, description="a session in this lot")] = None,
+    lot: Annotated[
+        str | None, Query(max_length=64, pattern=NO_NUL, description="a session in this lot")
+    ] = None,
     min_cents: Annotated[
         int | None, Query(ge=0, le=CENTS_MAX, description="unpaid_cents at least")
     ] = None,
     since: Annotated[
-        AwareDatetime | None, Query(description="changed (listed, decided) at or after")
+        IsoDateTime | None, Query(description="changed (listed, decided) at or after")
     ] = None,
     status: Annotated[
         FlagStatus | None, Query(description="default: active and disputed (listed now)")

@@ -109,3 +109,18 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_normalize_plate(raw: str, normalized: str) -> None:
     assert normalize_plate(raw) == normalized
+
+
+def test_sqlite_commits_are_durable_across_a_power_cut(tmp_path) -> None:
+    """WAL with synchronous=FULL: an acknowledged outcome is on disk, not only in the WAL
+    cache that NORMAL may lose."""
+    from server.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'hub.sqlite3'}")
+    try:
+        with engine.connect() as connection:
+            journal = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+            synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+    finally:
+        engine.dispose()
+    assert (journal, synchronous) == ("wal", 2)  # 2 = FULL

@@ -76,3 +76,41 @@ def test_failures_outside_the_window_do_not_count(app: FastAPI, client: TestClie
     for _ in range(4):
         assert _try(client, DEMO_USER, "wrong").status_code == 401
     assert login(client)["username"] == DEMO_USER
+
+
+def _from(app: FastAPI, address: str) -> TestClient:
+    """A client whose requests come from ``address`` (the app's lifespan runs elsewhere)."""
+    return TestClient(app, client=(address, 40000))
+
+
+def test_a_stranger_locks_out_only_the_stranger(app: FastAPI, client: TestClient) -> None:
+    stranger = _from(app, "203.0.113.9")
+    booth = _from(app, "10.0.0.21")
+    for _ in range(5):
+        assert _try(stranger, DEMO_USER, "guess").status_code == 401
+    assert _try(stranger, DEMO_USER, DEMO_PASSWORD).status_code == 429
+    # The supervisor at the booth logs in as usual, and is told about the failures.
+    granted = login(booth)
+    assert granted["failed_logins"] == 5
+    assert granted["last_failed_login_from"] == "203.0.113.9"
+    assert granted["last_failed_login_at"]
+    # That success does not reset the stranger's count: still refused.
+    assert _try(stranger, DEMO_USER, DEMO_PASSWORD).status_code == 429
+    # The next login has nothing new to report.
+    assert login(booth)["failed_logins"] == 0
+    lock = audit_rows(client, sup_headers(client), action="login_locked")
+    assert [row["after"]["source"] for row in lock] == ["203.0.113.9"]
+
+
+def test_an_address_guessing_many_usernames_is_refused_for_all_of_them(
+    app: FastAPI, client: TestClient
+) -> None:
+    sprayer = _from(app, "198.51.100.7")
+    for index in range(20):
+        assert _try(sprayer, f"user{index}", "guess").status_code == 401
+    refused = _try(sprayer, DEMO_USER, DEMO_PASSWORD)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    # Everyone else is unaffected.
+    assert login(_from(app, "10.0.0.22"))["username"] == DEMO_USER
+    assert login(client)["failed_logins"] == 0  # unknown usernames are no account's failures
