@@ -8,10 +8,12 @@ forgiven by a supervisor, or by a booth's ``waived`` outcome).
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Boolean,
@@ -23,6 +25,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    tuple_,
     union_all,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -30,7 +33,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from server.db import utcnow
+from server.db import Base, utcnow
 from server.models import BlacklistEntry, FlagHistory, ParkingSession, PlateRead, lot_token
 from server.schemas import FlagOut
 
@@ -47,6 +50,45 @@ class FlagFilter:
     min_cents: int | None = None
     since: datetime | None = None
     plate: str | None = None
+
+
+@dataclass(frozen=True)
+class FlagCursor:
+    """Where a page ended in the list's order: the last flag's change time, plate and
+    row id (the decision's id; 0 for a current flag). The next page starts after it,
+    found through the order's index however deep it is (an offset counts every row
+    before it)."""
+
+    changed_at: datetime
+    plate: str
+    row_id: int
+
+    def encode(self) -> str:
+        """An opaque URL-safe text for the API."""
+        raw = json.dumps([self.changed_at.isoformat(), self.plate, self.row_id])
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> FlagCursor:
+        """The cursor ``encode`` wrote; ValueError for anything else."""
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            changed_at, plate, row_id = json.loads(raw)
+            moment = datetime.fromisoformat(changed_at)
+        except (ValueError, TypeError, UnicodeDecodeError) as error:
+            raise ValueError(f"not a flag cursor: {text!r}") from error
+        if moment.tzinfo is None or not isinstance(plate, str) or type(row_id) is not int:
+            raise ValueError(f"not a flag cursor: {text!r}")
+        return cls(moment, plate, row_id)
+
+
+class FlagPage(NamedTuple):
+    """One page of flags, the total matching the filter, and the next page's cursor
+    (None on the last page)."""
+
+    items: list[FlagOut]
+    total: int
+    next_after: FlagCursor | None
 
 
 def dismissed_session_ids(session: Session, *, plate: str) -> set[int]:
@@ -175,18 +217,29 @@ class _Source:
     changed_at: InstrumentedAttribute[datetime]
     #: The history row's id; a literal 0 for entries, whose plate is already unique.
     row_id: ColumnElement[int]
+    #: Statuses that only a few rows have.
+    few: tuple[str, ...] = ()
 
     def conditions(self, flt: FlagFilter) -> list[ColumnElement[bool]] | None:
         """The WHERE terms of ``flt`` on this table; None when no wanted status lives here."""
-        statuses = [s for s in flt.statuses if s in self.statuses]
+        statuses = self._statuses(flt)
         if not statuses:
             return None
-        model = self.model
-        terms: list[ColumnElement[bool]] = []
+        return [*self._status_terms(statuses), *self._filters(flt)]
+
+    def _statuses(self, flt: FlagFilter) -> list[str]:
+        return [s for s in flt.statuses if s in self.statuses]
+
+    def _status_terms(self, statuses: list[str]) -> list[ColumnElement[bool]]:
         # Every status of the table wanted: no term at all (a CHECK constraint allows no
         # other), so the order's index serves the page and the count is a plain count.
-        if set(statuses) != set(self.statuses):
-            terms.append(model.status.in_(statuses))
+        if set(statuses) == set(self.statuses):
+            return []
+        return [self.model.status.in_(statuses)]
+
+    def _filters(self, flt: FlagFilter) -> list[ColumnElement[bool]]:
+        model = self.model
+        terms: list[ColumnElement[bool]] = []
         if flt.plate:
             terms.append(model.plate.contains(flt.plate, autoescape=True))
         if flt.min_cents is not None:
@@ -203,6 +256,20 @@ class _Source:
             return TextPosition(BlacklistEntry.lots, lot_token(lot)) > 0
         return JsonListHas(FlagHistory.lots, lot)
 
+    def after(self, cursor: FlagCursor) -> ColumnElement[bool]:
+        """Rows that come after ``cursor`` in the list's order (the order's index seeks
+        to them): (changed_at, plate, row_id) below the cursor's, all descending."""
+        model = self.model
+        if model is FlagHistory:
+            return tuple_(FlagHistory.decided_at, FlagHistory.plate, FlagHistory.id) < tuple_(
+                cursor.changed_at, cursor.plate, cursor.row_id
+            )
+        # An entry's row id is 0: after a decision of its own plate at the same instant
+        # (row id > 0) it still comes, after an entry it does not.
+        mine = tuple_(BlacklistEntry.updated_at, BlacklistEntry.plate)
+        theirs = tuple_(cursor.changed_at, cursor.plate)
+        return mine <= theirs if cursor.row_id > 0 else mine < theirs
+
     def keys(self, terms: list[ColumnElement[bool]]) -> Select[Any]:
         """The sort keys of the rows passing ``terms`` (an index covers them)."""
         return select(
@@ -211,23 +278,42 @@ class _Source:
             self.row_id.label("row_id"),
         ).where(*terms)
 
-    def count(self, terms: list[ColumnElement[bool]]) -> ScalarSelect[int]:
-        """How many rows pass ``terms``."""
-        return select(func.count()).select_from(self.model).where(*terms).scalar_subquery()
+    def count(self, flt: FlagFilter) -> ColumnElement[int]:
+        """How many rows pass ``flt`` (``conditions`` gave terms for it)."""
+        statuses, terms = self._statuses(flt), self._filters(flt)
+        unwanted = [s for s in self.statuses if s not in statuses]
+        if unwanted and set(unwanted) <= set(self.few):
+            # Few rows have the statuses left out (disputes are the exception): count all
+            # rows less those, a plain count and a short range of the status index,
+            # rather than nearly every row of that index.
+            less = self.model.status.in_(unwanted)
+            return _count(self.model, terms) - _count(self.model, [*terms, less])
+        return _count(self.model, [*self._status_terms(statuses), *terms])
+
+
+def _count(model: type[Base], terms: list[ColumnElement[bool]]) -> ScalarSelect[int]:
+    return select(func.count()).select_from(model).where(*terms).scalar_subquery()
 
 
 _SOURCES = (
-    _Source(BlacklistEntry, CURRENT, BlacklistEntry.updated_at, literal(0, Integer)),
+    _Source(BlacklistEntry, CURRENT, BlacklistEntry.updated_at, literal(0, Integer), ("disputed",)),
     _Source(FlagHistory, HISTORY, FlagHistory.decided_at, FlagHistory.id),
 )
 
 
 def _page_query(
-    wanted: list[tuple[_Source, list[ColumnElement[bool]]]], *, limit: int, offset: int
+    wanted: list[tuple[_Source, list[ColumnElement[bool]]]],
+    *,
+    limit: int,
+    offset: int,
+    after: FlagCursor | None,
 ) -> Select[Any]:
     """The page's rows, newest change first: the sort keys of both tables (UNION ALL)
     ordered, cut to the page, then joined to their entry or history row."""
-    branches = [source.keys(terms) for source, terms in wanted]
+    branches = [
+        source.keys(terms if after is None else [*terms, source.after(after)])
+        for source, terms in wanted
+    ]
     keys = branches[0] if len(branches) == 1 else union_all(*branches)
     cols = keys.selected_columns
     order = [cols.changed_at.desc(), cols.plate.desc()]
@@ -236,7 +322,7 @@ def _page_query(
     page = keys.order_by(*order).limit(limit).offset(offset).subquery("page")
     is_entry = page.c.row_id == 0
     return (
-        select(page.c.row_id, BlacklistEntry, FlagHistory)
+        select(page.c.changed_at, page.c.plate, page.c.row_id, BlacklistEntry, FlagHistory)
         .select_from(page)
         .outerjoin(BlacklistEntry, and_(is_entry, BlacklistEntry.plate == page.c.plate))
         .outerjoin(FlagHistory, and_(~is_entry, FlagHistory.id == page.c.row_id))
@@ -244,8 +330,8 @@ def _page_query(
     )
 
 
-def _total(session: Session, wanted: list[tuple[_Source, list[ColumnElement[bool]]]]) -> int:
-    counts = [source.count(terms) for source, terms in wanted]
+def _total(session: Session, sources: list[_Source], flt: FlagFilter) -> int:
+    counts = [source.count(flt) for source in sources]
     total = counts[0] if len(counts) == 1 else counts[0] + counts[1]
     return int(session.scalar(select(total)) or 0)
 
@@ -282,10 +368,17 @@ def with_sightings(session: Session, items: list[dict[str, Any]]) -> list[FlagOu
     return out
 
 
-def list_flags(
-    session: Session, flt: FlagFilter, *, limit: int, offset: int
-) -> tuple[list[FlagOut], int]:
-    """One page of flags matching ``flt``, newest change first, and the total count.
+def page_flags(
+    session: Session,
+    flt: FlagFilter,
+    *,
+    limit: int,
+    offset: int = 0,
+    after: FlagCursor | None = None,
+) -> FlagPage:
+    """One page of flags matching ``flt``, newest change first, the total count and the
+    cursor of the next page. ``after`` starts the page after that cursor (``offset``
+    then skips rows from there).
 
     Filters, order, paging and the count all run in SQL, over the current flags and
     the decided ones at once (UNION ALL); only the page's rows are read in full.
@@ -294,11 +387,23 @@ def list_flags(
         (source, terms) for source in _SOURCES if (terms := source.conditions(flt)) is not None
     ]
     if not wanted:
-        return [], 0
-    items = []
-    for _row_id, entry, history in session.execute(_page_query(wanted, limit=limit, offset=offset)):
+        return FlagPage([], 0, None)
+    query = _page_query(wanted, limit=limit, offset=offset, after=after)
+    items, last = [], None
+    for changed_at, plate, row_id, entry, history in session.execute(query):
         if entry is not None:
             items.append(entry_flag(entry))
         elif history is not None:
             items.append(history_flag(history))
-    return with_sightings(session, items), _total(session, wanted)
+        last = FlagCursor(changed_at, plate, row_id)
+    next_after = last if len(items) == limit else None
+    total = _total(session, [source for source, _terms in wanted], flt)
+    return FlagPage(with_sightings(session, items), total, next_after)
+
+
+def list_flags(
+    session: Session, flt: FlagFilter, *, limit: int, offset: int
+) -> tuple[list[FlagOut], int]:
+    """One page of flags matching ``flt``, newest change first, and the total count."""
+    page = page_flags(session, flt, limit=limit, offset=offset)
+    return page.items, page.total

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from server.blacklist import refresh_entry
 from server.config import ServerSettings
 from server.db import make_engine, make_session_factory
-from server.flags import FlagFilter, add_history, list_flags
+from server.flags import FlagCursor, FlagFilter, add_history, list_flags, page_flags
 from server.migrate import upgrade_to_head
 from server.models import Lot, ParkingSession
 from tests.server.helpers import API, all_changes, history, outcome_body, unpaid_ids
@@ -302,40 +302,76 @@ def _keys(session: Session, flt: FlagFilter, *, limit: int = 100, offset: int = 
     return [(item.plate, item.status) for item in items]
 
 
+def _flags_at_ties(session: Session) -> None:
+    """Seven flags, several at one instant: current and decided, one plate twice."""
+    _lots(session, "north")
+    _listed(session, "AAA111", "north", minutes=1)
+    _decided(session, "DDD444", "north", minutes=2)
+    _decided(session, "DDD444", "north", minutes=2, status="cleared")  # same instant
+    _listed(session, "BBB222", "north", minutes=3)
+    _decided(session, "BBB222", "north", minutes=3)  # its own earlier debt, same instant
+    _listed(session, "CCC333", "north", minutes=3)
+    _decided(session, "EEE555", "north", minutes=4, status="cleared")
+    session.commit()
+
+
+AT_TIES = [
+    ("EEE555", "cleared"),
+    ("CCC333", "active"),
+    ("BBB222", "waived"),  # same time and plate: the decision, then the entry
+    ("BBB222", "active"),
+    ("DDD444", "cleared"),  # the later of two decisions at one instant first
+    ("DDD444", "waived"),
+    ("AAA111", "active"),
+]
+
+
 def test_current_and_decided_flags_come_in_one_order_and_page_without_gaps(
     db: sessionmaker[Session],
 ) -> None:
     with db() as session:
-        _lots(session, "north")
-        _listed(session, "AAA111", "north", minutes=1)
-        _decided(session, "DDD444", "north", minutes=2)
-        _decided(session, "DDD444", "north", minutes=2, status="cleared")  # same instant
-        _listed(session, "BBB222", "north", minutes=3)
-        _decided(session, "BBB222", "north", minutes=3)  # its own earlier debt, same instant
-        _listed(session, "CCC333", "north", minutes=3)
-        _decided(session, "EEE555", "north", minutes=4, status="cleared")
-        session.commit()
-
+        _flags_at_ties(session)
         everything = FlagFilter(statuses=EVERY_STATUS)
-        expected = [
-            ("EEE555", "cleared"),
-            ("CCC333", "active"),
-            ("BBB222", "waived"),  # same time and plate: the decision, then the entry
-            ("BBB222", "active"),
-            ("DDD444", "cleared"),  # the later of two decisions at one instant first
-            ("DDD444", "waived"),
-            ("AAA111", "active"),
-        ]
-        assert _keys(session, everything) == expected
+        assert _keys(session, everything) == AT_TIES
         pages = [list_flags(session, everything, limit=3, offset=o) for o in (0, 3, 6, 9)]
         assert [total for _items, total in pages] == [7, 7, 7, 7]
         paged = [(i.plate, i.status) for items, _total in pages for i in items]
-        assert paged == expected
+        assert paged == AT_TIES
         assert _keys(session, FlagFilter()) == [
             ("CCC333", "active"),
             ("BBB222", "active"),
             ("AAA111", "active"),
         ]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_pages_after_a_cursor_follow_the_same_order(db: sessionmaker[Session], size: int) -> None:
+    with db() as session:
+        _flags_at_ties(session)
+        everything = FlagFilter(statuses=EVERY_STATUS)
+        seen, after, totals = [], None, set()
+        for _ in range(10):
+            page = page_flags(session, everything, limit=size, after=after)
+            seen += [(item.plate, item.status) for item in page.items]
+            totals.add(page.total)
+            if page.next_after is None:
+                break
+            after = FlagCursor.decode(page.next_after.encode())  # as a client sends it
+        assert seen == AT_TIES
+        assert totals == {7}
+        current = page_flags(session, FlagFilter(), limit=2)
+        assert current.next_after is not None
+        rest = page_flags(session, FlagFilter(), limit=2, after=current.next_after)
+        assert [(i.plate, i.status) for i in rest.items] == [("AAA111", "active")]
+        assert rest.next_after is None
+
+
+def test_a_cursor_is_checked() -> None:
+    cursor = FlagCursor(T0, "京A12345", 7)
+    assert FlagCursor.decode(cursor.encode()) == cursor
+    for bad in ("", "not-base64!", FlagCursor(T0, "X", 1).encode()[:-3], "WzEsMiwzXQ"):
+        with pytest.raises(ValueError):
+            FlagCursor.decode(bad)
 
 
 def test_every_filter_applies_to_current_and_decided_flags(db: sessionmaker[Session]) -> None:
@@ -356,6 +392,8 @@ def test_every_filter_applies_to_current_and_decided_flags(db: sessionmaker[Sess
         assert plates() == ["QRS456", "ABC900", "XYZ789", "ABC123"]
         assert plates(statuses=("disputed",)) == ["XYZ789"]
         assert plates(statuses=("active",)) == ["ABC123"]
+        assert plates(statuses=("active",), lot="south") == ["ABC123"]
+        assert plates(statuses=("disputed",), lot="south") == ["XYZ789"]
         assert plates(statuses=("cleared",)) == ["QRS456"]
         assert plates(statuses=("waived", "active")) == ["ABC900", "ABC123"]
         assert plates(lot="south") == ["ABC900", "XYZ789", "ABC123"]
