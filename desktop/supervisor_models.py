@@ -25,13 +25,21 @@ class _Answer(BaseModel):
 
 
 class SupervisorLogin(_Answer):
-    """A successful login: the bearer token (never logged) and the offline PIN hash."""
+    """A successful login: the bearer token (never logged) and the offline PIN hash.
+
+    ``failed_logins`` counts the failed logins on this account since its previous login,
+    the last one at ``last_failed_login_at`` from ``last_failed_login_from`` (an address);
+    a server that does not report them gives 0 and None.
+    """
 
     token: str = Field(min_length=1, repr=False)
     username: str = Field(min_length=1)
     role: Literal["supervisor"] = "supervisor"
     expires_at: AwareDatetime
     offline_pin_hash: str = Field(min_length=1, repr=False)
+    failed_logins: int = Field(default=0, ge=0)
+    last_failed_login_at: AwareDatetime | None = None
+    last_failed_login_from: str | None = None
 
 
 class Flag(_Answer):

@@ -23,6 +23,7 @@ from desktop.lanes import LanePipeline
 from desktop.resources import resource_path
 from desktop.supervisor_client import SupervisorClient
 from desktop.supervisor_client import client_from_config as supervisor_client_from_config
+from desktop.supervisor_models import SupervisorLogin
 from desktop.supervisor_pin import verify_pin
 from desktop.supervisor_session import SupervisorSessionCache
 from ui.background import run_in_background
@@ -180,11 +181,13 @@ class BoothSession(QObject):
             offline_hours=self.config.supervisor.offline_hours,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self._supervisor_logged_in(dialog.client))
+        dialog.accepted.connect(lambda: self._supervisor_logged_in(dialog.client, dialog.login))
         dialog.open()
         return dialog
 
-    def _supervisor_logged_in(self, client: SupervisorClient | None) -> ReviewWindow | None:
+    def _supervisor_logged_in(
+        self, client: SupervisorClient | None, login: SupervisorLogin | None = None
+    ) -> ReviewWindow | None:
         if client is None or not client.logged_in:
             QMessageBox.information(
                 self.window,
@@ -192,7 +195,7 @@ class BoothSession(QObject):
                 self.tr("Logged in offline: the review needs the server; try again when online."),
             )
             return None
-        review = ReviewWindow(client, self.window)
+        review = ReviewWindow(client, self.window, login=login)
         review.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         review.closed.connect(
             lambda: run_in_background(

@@ -334,7 +334,7 @@
 <context>
     <name>BoothApp</name>
     <message>
-        <location filename="../../ui/app.py" line="+265"/>
+        <location filename="../../ui/app.py" line="+271"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
@@ -362,7 +362,7 @@
 <context>
     <name>BoothSession</name>
     <message>
-        <location line="-180"/>
+        <location line="-182"/>
         <source>Plate recognition is running.</source>
         <translation>车牌识别正在运行。</translation>
     </message>
@@ -386,7 +386,7 @@ Type plates with F2 meanwhile, and ask IT to check the OCR engine setting.</sour
         <translation>输入车牌</translation>
     </message>
     <message>
-        <location line="+31"/>
+        <location line="+33"/>
         <source>Supervisor</source>
         <translation>主管</translation>
     </message>
@@ -1492,44 +1492,44 @@ The details are in the log file:
 <context>
     <name>ReviewWindow</name>
     <message>
-        <location filename="../../ui/supervisor/review_window.py" line="+95"/>
+        <location filename="../../ui/supervisor/review_window.py" line="+119"/>
         <source>Supervisor review</source>
         <extracomment>(status sent to the server, or None for &quot;listed now&quot;); labels are translated in the widget.</extracomment>
         <translation>主管审核</translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="+25"/>
         <source>Listed now (active and disputed)</source>
         <translation>当前在列（有效及有异议）</translation>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+201"/>
+        <location line="+271"/>
         <source>Active</source>
         <translation>有效</translation>
     </message>
     <message>
-        <location line="-200"/>
-        <location line="+201"/>
+        <location line="-270"/>
+        <location line="+271"/>
         <location line="+105"/>
         <source>Disputed</source>
         <translation>有异议</translation>
     </message>
     <message>
-        <location line="-305"/>
-        <location line="+201"/>
+        <location line="-375"/>
+        <location line="+271"/>
         <location line="+105"/>
         <source>Waived</source>
         <translation>已减免</translation>
     </message>
     <message>
-        <location line="-305"/>
-        <location line="+201"/>
+        <location line="-375"/>
+        <location line="+271"/>
         <source>Cleared</source>
         <translation>已清除</translation>
     </message>
     <message>
-        <location line="-196"/>
+        <location line="-266"/>
         <source>Search plate (look-alikes match)</source>
         <translation>搜索车牌（相似字符也会匹配）</translation>
     </message>
@@ -1551,12 +1551,12 @@ The details are in the log file:
     <message>
         <location line="+1"/>
         <location line="+31"/>
-        <location line="+26"/>
+        <location line="+49"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location line="-56"/>
+        <location line="-79"/>
         <location line="+38"/>
         <source>Amount</source>
         <translation>金额</translation>
@@ -1578,12 +1578,12 @@ The details are in the log file:
     </message>
     <message>
         <location line="+17"/>
-        <location line="+223"/>
+        <location line="+293"/>
         <source>Select a vehicle to see its file.</source>
         <translation>选择一辆车查看其档案。</translation>
     </message>
     <message>
-        <location line="-219"/>
+        <location line="-289"/>
         <source>Session</source>
         <translation>停车记录</translation>
     </message>
@@ -1609,12 +1609,12 @@ The details are in the log file:
     </message>
     <message>
         <location line="+1"/>
-        <location line="+258"/>
+        <location line="+328"/>
         <source>Unpaid</source>
         <translation>未付</translation>
     </message>
     <message>
-        <location line="-252"/>
+        <location line="-322"/>
         <source>Recorded</source>
         <translation>记录时间</translation>
     </message>
@@ -1659,7 +1659,7 @@ The details are in the log file:
         <translation>该车辆的审计日志</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+40"/>
         <source>Parking sessions</source>
         <translation>停车记录</translation>
     </message>
@@ -1674,7 +1674,7 @@ The details are in the log file:
         <translation>证据图片</translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+19"/>
         <source>Flagged vehicles</source>
         <translation>标记车辆</translation>
     </message>
@@ -1689,7 +1689,32 @@ The details are in the log file:
         <translation>审计日志</translation>
     </message>
     <message>
-        <location line="+38"/>
+        <location line="+17"/>
+        <source>1 failed login on your account since your last login. If that was not you, tell IT.</source>
+        <translation>自您上次登录以来，您的账户有 1 次登录失败。如果不是您本人，请告知 IT 人员。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{count} failed logins on your account since your last login. If that was not you, tell IT.</source>
+        <translation>自您上次登录以来，您的账户有 {count} 次登录失败。如果不是您本人，请告知 IT 人员。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>1 failed login on your account since your last login, from {address} at {time}. If that was not you, tell IT.</source>
+        <translation>自您上次登录以来，您的账户有 1 次登录失败，来自 {address}，时间 {time}。如果不是您本人，请告知 IT 人员。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{count} failed logins on your account since your last login, the last from {address} at {time}. If that was not you, tell IT.</source>
+        <translation>自您上次登录以来，您的账户有 {count} 次登录失败，最近一次来自 {address}，时间 {time}。如果不是您本人，请告知 IT 人员。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>an unknown address</source>
+        <translation>未知地址</translation>
+    </message>
+    <message>
+        <location line="+46"/>
         <source>Loading flagged vehicles...</source>
         <translation>正在加载标记车辆…</translation>
     </message>
@@ -2152,14 +2177,14 @@ The details are in the log file:
         <translation>登录意外失败，请查看日志。</translation>
     </message>
     <message>
-        <location line="+5"/>
-        <source>Too many failed logins for this username. Wait a few minutes, then try again.</source>
-        <translation>该用户名登录失败次数过多。请等待几分钟后再试。</translation>
+        <location line="+7"/>
+        <source>Too many failed logins from this booth. Wait a few minutes, then try again.</source>
+        <translation>本岗亭登录失败次数过多。请等待几分钟后再试。</translation>
     </message>
     <message>
         <location line="+4"/>
-        <source>Too many failed logins for this username. Try again in {minutes} min.</source>
-        <translation>该用户名登录失败次数过多。请在 {minutes} 分钟后再试。</translation>
+        <source>Too many failed logins from this booth. Try again in {minutes} min.</source>
+        <translation>本岗亭登录失败次数过多。请在 {minutes} 分钟后再试。</translation>
     </message>
     <message>
         <location line="+8"/>

@@ -5,17 +5,19 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 
 from desktop.booth import BoothService
-from desktop.client import ServerClient, ServerRejected, ServerUnavailable
+from desktop.client import MalformedResponse, ServerClient, ServerRejected, ServerUnavailable
 from desktop.supervisor_client import NotLoggedIn, SupervisorClient
 from desktop.supervisor_pin import verify_pin
 from server.cli import ServerThread
 from tests.conftest import DEMO_TOKENS, booth_config
+from tests.desktop.hostile_server import HostileServer, json_answer
 
 USER, PASSWORD, PIN = "super", "demo-supervisor", "1234"
 
@@ -54,6 +56,67 @@ def test_wrong_password_is_rejected_with_the_servers_generic_message(
     assert not client.logged_in
     with pytest.raises(NotLoggedIn):
         client.flags()
+
+
+def test_a_login_reports_the_failed_logins_since_the_previous_one(
+    client: SupervisorClient,
+) -> None:
+    first = client.login(USER, PASSWORD)
+    assert (first.failed_logins, first.last_failed_login_at, first.last_failed_login_from) == (
+        0,
+        None,
+        None,
+    )
+    client.logout()
+    for attempt in range(2):
+        with pytest.raises(ServerRejected):
+            client.login(USER, f"wrong-{attempt}")
+    before = datetime.now(UTC)
+
+    again = client.login(USER, PASSWORD)
+    assert again.failed_logins == 2
+    assert again.last_failed_login_from == "127.0.0.1"
+    assert again.last_failed_login_at is not None
+    assert before - timedelta(minutes=1) < again.last_failed_login_at <= datetime.now(UTC)
+    client.logout()
+    assert client.login(USER, PASSWORD).failed_logins == 0  # counted since the previous login
+
+
+LOGIN_PATH = "/api/v1/supervisor/login"
+OLDER_SERVERS_LOGIN = {
+    "token": "t0ken-of-an-older-server",
+    "username": USER,
+    "role": "supervisor",
+    "expires_at": "2030-01-01T12:00:00+00:00",
+    "offline_pin_hash": "scrypt$16384$8$1$c2FsdA==$aGFzaA==",
+}
+
+
+def test_an_older_servers_login_answer_reports_no_failed_logins() -> None:
+    with HostileServer() as server:
+        server.on("POST", LOGIN_PATH, json_answer(OLDER_SERVERS_LOGIN))
+        with SupervisorClient(server.url, retries=0) as client:
+            login = client.login(USER, PASSWORD)
+    assert login.username == USER
+    assert (login.failed_logins, login.last_failed_login_at, login.last_failed_login_from) == (
+        0,
+        None,
+        None,
+    )
+
+
+def test_failed_login_fields_of_the_wrong_type_are_malformed() -> None:
+    answer = {
+        **OLDER_SERVERS_LOGIN,
+        "failed_logins": 3,
+        "last_failed_login_at": "2030-01-01T11:00:00",  # no offset: whose 11:00?
+        "last_failed_login_from": "203.0.113.9",
+    }
+    with HostileServer() as server:
+        server.on("POST", LOGIN_PATH, json_answer(answer))
+        with SupervisorClient(server.url, retries=0) as client, pytest.raises(MalformedResponse):
+            client.login(USER, PASSWORD)
+        assert not client.logged_in
 
 
 def test_unreachable_server_is_unavailable() -> None:

@@ -177,13 +177,15 @@ class SupervisorLoginDialog(QDialog):
             self._say(self.tr("The login failed unexpectedly; see the log."), "danger")
 
     def _rate_limited_text(self, retry_after_s: int | None) -> str:
+        # The server counts failures per (username, address) and per address: this booth
+        # (as the server sees it) is refused for now, other addresses are not.
         if retry_after_s is None:
             return self.tr(
-                "Too many failed logins for this username. Wait a few minutes, then try again."
+                "Too many failed logins from this booth. Wait a few minutes, then try again."
             )
         minutes = max(1, -(-retry_after_s // 60))  # rounded up
         return self.tr(
-            "Too many failed logins for this username. Try again in {minutes} min."
+            "Too many failed logins from this booth. Try again in {minutes} min."
         ).format(minutes=minutes)
 
     def _offer_offline(self) -> None:

@@ -9,6 +9,10 @@ the order shown. The detail pane also shows the vehicle's evidence images
 (:class:`EvidencePane`). A second tab, :class:`WaiverQueue`, lists the booths' pending
 waiver requests for the supervisor to approve or refuse; a third, :class:`AuditLogView`,
 the audit log. Every network call runs off the GUI thread.
+
+Given the supervisor's :class:`SupervisorLogin`, a warning line at the top says how many
+failed logins there were on the account since its previous login, and the last one's
+address and time, so a supervisor notices someone trying their password.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import csv
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
@@ -31,6 +36,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSplitter,
+    QStyle,
     QTableView,
     QTableWidget,
     QTableWidgetItem,
@@ -41,10 +47,18 @@ from PySide6.QtWidgets import (
 
 from desktop.plates import equivalence_key, normalize
 from desktop.supervisor_client import SupervisorClient
-from desktop.supervisor_models import Flag, FlagPage, VehicleFile, WaiverRequest, WaiverRequestPage
+from desktop.supervisor_models import (
+    Flag,
+    FlagPage,
+    SupervisorLogin,
+    VehicleFile,
+    WaiverRequest,
+    WaiverRequestPage,
+)
 from ui.background import LatestCall, run_in_background
 from ui.format import format_amount, format_local_time
 from ui.roles import set_role
+from ui.status_bar import short_time
 from ui.supervisor.audit_view import AuditLogView
 from ui.supervisor.errors import failure_text
 from ui.supervisor.evidence_pane import EvidencePane
@@ -82,7 +96,11 @@ class FlagFilterProxy(QSortFilterProxyModel):
 
 
 class ReviewWindow(QWidget):
-    """Flagged vehicles for a logged-in supervisor (``client``), with the actions on them."""
+    """Flagged vehicles for a logged-in supervisor (``client``), with the actions on them.
+
+    ``login`` is the supervisor's login answer; when it reports failed logins since the
+    previous one, :attr:`failed_logins_warning` says so at the top of the window.
+    """
 
     refreshed = Signal()  # the table shows the server's latest answer
     file_loaded = Signal(object)  # VehicleFile shown in the detail pane
@@ -90,10 +108,17 @@ class ReviewWindow(QWidget):
     action_failed = Signal(str)  # what the user was told
     closed = Signal()  # the window was closed (the app logs the supervisor out)
 
-    def __init__(self, client: SupervisorClient, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        client: SupervisorClient,
+        parent: QWidget | None = None,
+        *,
+        login: SupervisorLogin | None = None,
+    ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle(self.tr("Supervisor review"))
         self._client = client
+        self._login = login
         self._loading = False
         self._flag_loads = LatestCall(self)
         self._pending_action: str | None = None
@@ -113,6 +138,7 @@ class ReviewWindow(QWidget):
     # ----------------------------------------------------------------- layout
 
     def _build(self) -> None:
+        self._build_failed_logins_banner()
         self.status_filter = QComboBox(self)
         labels = {
             None: self.tr("Listed now (active and disputed)"),
@@ -188,6 +214,29 @@ class ReviewWindow(QWidget):
 
         self._lay_out()
 
+    def _build_failed_logins_banner(self) -> None:
+        """One line (two on a narrow window) above everything, hidden without failures."""
+        self.failed_logins_banner = QWidget(self)
+        self.failed_logins_banner.setObjectName("failedLoginsBanner")
+        icon = QLabel(self.failed_logins_banner)
+        size = self.fontMetrics().height()
+        icon.setPixmap(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(size)
+        )
+        self.failed_logins_warning = QLabel(self.failed_logins_banner)
+        self.failed_logins_warning.setObjectName("failedLoginsWarning")
+        self.failed_logins_warning.setWordWrap(True)
+        self.failed_logins_warning.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse  # the address, to pass on to IT
+        )
+        banner = QHBoxLayout(self.failed_logins_banner)
+        banner.setContentsMargins(8, 4, 8, 4)
+        banner.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
+        banner.addWidget(self.failed_logins_warning, 1)
+        set_role(self.failed_logins_banner, "warning")  # amber band without a style sheet
+        set_role(self.failed_logins_warning, "warning")
+        self._show_failed_logins(self._login)
+
     def _lay_out(self) -> None:
         top = QHBoxLayout()
         top.addWidget(QLabel(self.tr("Status"), self))
@@ -217,6 +266,7 @@ class ReviewWindow(QWidget):
         splitter.setStretchFactor(1, 3)
         splitter.setSizes([640, 960])  # the flag columns readable at first sight
         layout = QVBoxLayout(self)
+        layout.addWidget(self.failed_logins_banner)
         layout.addLayout(top)
         self.waivers = WaiverQueue(self._client, self)
         self.tabs = QTabWidget(self)
@@ -228,6 +278,52 @@ class ReviewWindow(QWidget):
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.message)
         self.resize(1200, 800)
+
+    def _show_failed_logins(self, login: SupervisorLogin | None) -> None:
+        """The warning line: failed logins on the account since its previous login, if any."""
+        count = login.failed_logins if login is not None else 0
+        self.failed_logins_banner.setVisible(count > 0)
+        if login is None or count <= 0:
+            self.failed_logins_warning.clear()
+            return
+        at = login.last_failed_login_at
+        if at is None:
+            text = (
+                self.tr(
+                    "1 failed login on your account since your last login. "
+                    "If that was not you, tell IT."
+                )
+                if count == 1
+                else self.tr(
+                    "{count} failed logins on your account since your last login. "
+                    "If that was not you, tell IT."
+                )
+            )
+        else:
+            text = (
+                self.tr(
+                    "1 failed login on your account since your last login, "
+                    "from {address} at {time}. If that was not you, tell IT."
+                )
+                if count == 1
+                else self.tr(
+                    "{count} failed logins on your account since your last login, "
+                    "the last from {address} at {time}. If that was not you, tell IT."
+                )
+            )
+        address = login.last_failed_login_from or self.tr("an unknown address")
+        self.failed_logins_warning.setText(
+            text.format(count=count, address=address, time=self._when(at))
+        )
+
+    @staticmethod
+    def _when(moment: datetime | None) -> str:
+        """``HH:MM`` today, with the date before it on another day (booth's local time)."""
+        if moment is None:
+            return ""
+        if moment.astimezone().date() == datetime.now().astimezone().date():
+            return short_time(moment)
+        return format_local_time(moment, with_date=True)
 
     def _detail_table(self, headers: list[str]) -> QTableWidget:
         table = QTableWidget(0, len(headers), self)
