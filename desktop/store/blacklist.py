@@ -1,22 +1,27 @@
 """The local blacklist cache: change pages, full resyncs, and three-tier lookup.
 
-Every entry row carries its plate (primary key, the *exact* tier) and the plate's
-equivalence key (indexed, the *OCR-equivalent* tier). ``blacklist_near_keys`` holds
-every one-character deletion of each equivalence key, so a read's own deletion keys
-find every listed plate within one edit (the *near* tier) with index seeks only.
-Candidates are then confirmed with :func:`desktop.plates.match`; only confirmed hits
-have their JSON payload decoded.
+Every entry row carries its plate (primary key) and the plate's equivalence key.
+``blacklist_near_keys`` holds, for every listed plate, its equivalence key and each
+one-character deletion of it (primary key ``(key, plate)``). A read is looked up with
+its own equivalence key and deletion keys in that one table: the equivalence key finds
+the *exact* and *OCR-equivalent* tiers, the deletion keys every listed plate within one
+edit (the *near* tier), with index seeks only. Candidates are then confirmed with
+:func:`desktop.plates.match`; only confirmed hits have their JSON payload decoded.
+
+A full resync loads the snapshot beside the live tables and swaps it in at the end
+(:mod:`desktop.store.blacklist_load`).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, union
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from desktop.domain import BlacklistChange, BlacklistEntry
@@ -28,16 +33,13 @@ from desktop.plates import (
     match,
     normalize,
 )
+from desktop.store.blacklist_load import SnapshotLoad
 from desktop.store.database import UnitOfWork
 from desktop.store.models import BlacklistEntryRow, BlacklistNearKeyRow
 from desktop.store.sync_state import CURSOR_KEY, LAST_SYNC_KEY, read_value, write_value
 from desktop.store.times import from_db_time, to_db_time
 
 logger = logging.getLogger(__name__)
-
-# Rows per executemany during a full resync: big enough to amortize, small enough that
-# a lazily fetched snapshot never sits in memory whole.
-RESYNC_BATCH = 5_000
 
 _entries = BlacklistEntryRow.__table__
 _near = BlacklistNearKeyRow.__table__
@@ -60,11 +62,9 @@ SELECT_KEY = select(_entries.c.equivalence_key).where(_entries.c.plate == bindpa
 SELECT_ENTRY = select(_entries.c.seq, _entries.c.payload).where(
     _entries.c.plate == bindparam("b_plate")
 )
-# One round trip for the candidates of all three tiers; each branch is an index seek.
-SELECT_CANDIDATES = union(
-    select(_entries.c.plate).where(_entries.c.plate == bindparam("b_plate")),
-    select(_entries.c.plate).where(_entries.c.equivalence_key == bindparam("b_key")),
-    select(_near.c.plate).where(_near.c.key.in_(bindparam("b_near_keys", expanding=True))),
+# One round trip for the candidates of all three tiers: an index seek per key.
+SELECT_CANDIDATES = (
+    select(_near.c.plate).where(_near.c.key.in_(bindparam("b_keys", expanding=True))).distinct()
 )
 SELECT_CONFIRMED = select(_entries.c.plate, _entries.c.seq, _entries.c.payload).where(
     _entries.c.plate.in_(bindparam("b_plates", expanding=True))
@@ -107,12 +107,20 @@ def near_query_keys(read: str) -> list[str]:
     return sorted(deletion_keys(equivalence_key(read)))
 
 
+def candidate_keys(read: str) -> list[str]:
+    """Every ``blacklist_near_keys`` key a normalized read is looked up with: its
+    equivalence key (exact and OCR-equivalent tiers) and its deletion keys (near tier)."""
+    return sorted({equivalence_key(read), *near_query_keys(read)})
+
+
 class BlacklistCache:
     """The booth's copy of the server blacklist and its sync cursor."""
 
     def __init__(self, engine: Engine, units: UnitOfWork) -> None:
         self._engine = engine
         self._units = units
+        # Two resyncs at once would share one set of stage tables.
+        self._resync_lock = threading.Lock()
 
     # -- writes -------------------------------------------------------------------------
 
@@ -141,27 +149,16 @@ class BlacklistCache:
         return applied
 
     def replace_all(self, entries: Iterable[BlacklistEntry], cursor: int) -> int:
-        """Replace the whole cache with ``entries`` and set ``cursor``, in one transaction.
+        """Replace the whole cache with ``entries`` and set ``cursor``.
 
-        ``entries`` is consumed inside the transaction (it may fetch pages lazily); if it
-        raises, nothing changes. Each entry's seq is ``cursor`` (the snapshot's
-        ``as_of_seq``). Returns the number of entries stored.
+        ``entries`` is consumed lazily (it may fetch pages) and loaded beside the live
+        cache in batches, each its own transaction; one short transaction then swaps it
+        in with the cursor. Until then lookups read the old cache, and if ``entries``
+        raises, the old cache and its cursor stay as they were. Each entry's seq is
+        ``cursor`` (the snapshot's ``as_of_seq``). Returns the number of entries stored.
         """
-        count = 0
-        with self._units.write() as session:
-            connection = session.connection()
-            connection.execute(delete(_near))
-            connection.execute(delete(_entries))
-            entry_rows: list[dict[str, Any]] = []
-            key_rows: list[dict[str, str]] = []
-            for entry in entries:
-                row = entry_row(entry, cursor)
-                entry_rows.append(row)
-                key_rows.extend(near_key_rows(row["plate"], row["equivalence_key"]))
-                if len(entry_rows) >= RESYNC_BATCH:
-                    count += _flush(connection, entry_rows, key_rows)
-            count += _flush(connection, entry_rows, key_rows)
-            write_value(connection, CURSOR_KEY, str(cursor))
+        with self._resync_lock:
+            count = SnapshotLoad(self._engine, entry_row).run(entries, cursor)
         logger.info("blacklist cache replaced: %d entries, cursor %d", count, cursor)
         return count
 
@@ -199,11 +196,7 @@ class BlacklistCache:
         read = normalize(read_plate)
         if not read:
             return []
-        parameters = {
-            "b_plate": read,
-            "b_key": equivalence_key(read),
-            "b_near_keys": near_query_keys(read),
-        }
+        parameters = {"b_keys": candidate_keys(read)}
         # Core on a plain connection, not ORM objects: this is the booth's hot path.
         with self._engine.connect() as connection:
             candidates = connection.execute(SELECT_CANDIDATES, parameters).scalars().all()
@@ -249,16 +242,3 @@ def _delete_near_keys(connection: Connection, plate: str, key: str) -> None:
     connection.execute(
         DELETE_NEAR_KEY, [{"b_key": near, "b_plate": plate} for near in deletion_keys(key)]
     )
-
-
-def _flush(
-    connection: Connection, entry_rows: list[dict[str, Any]], key_rows: list[dict[str, str]]
-) -> int:
-    count = len(entry_rows)
-    if entry_rows:
-        connection.execute(UPSERT_ENTRY, entry_rows)
-        key_rows.sort(key=lambda row: row["key"])  # sorted inserts touch fewer pages
-        connection.execute(INSERT_NEAR_KEYS, key_rows)
-    entry_rows.clear()
-    key_rows.clear()
-    return count

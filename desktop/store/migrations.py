@@ -152,11 +152,19 @@ _V4_WAIVER_APPROVALS = Migration(
     ),
 )
 
+_V5_SWAPPABLE_BLACKLIST = Migration(
+    5,
+    "lookups find equivalence keys in blacklist_near_keys (every plate's key is there);"
+    " the entries' key index goes, so a full resync can swap in a freshly loaded table",
+    ("DROP INDEX IF EXISTS ix_blacklist_entries_equivalence_key",),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_BASE_TABLES,
     _V2_NEAR_KEYS,
     _V3_OUTCOMES_BY_PLATE,
     _V4_WAIVER_APPROVALS,
+    _V5_SWAPPABLE_BLACKLIST,
 )
 HEAD_VERSION = MIGRATIONS[-1].version
 

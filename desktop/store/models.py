@@ -21,10 +21,14 @@ class Base(DeclarativeBase):
 
 
 class BlacklistEntryRow(Base):
-    """One cached blacklist entry; ``payload`` is the entry as JSON."""
+    """One cached blacklist entry; ``payload`` is the entry as JSON.
+
+    No secondary index (schema version 5): lookups go through ``blacklist_near_keys``,
+    which holds every equivalence key, and a full resync swaps in a freshly loaded copy
+    of this table by renaming it, which a named index would not survive.
+    """
 
     __tablename__ = "blacklist_entries"
-    __table_args__ = (Index("ix_blacklist_entries_equivalence_key", "equivalence_key", "plate"),)
 
     plate: Mapped[str] = mapped_column(Text, primary_key=True)
     equivalence_key: Mapped[str] = mapped_column(Text)
@@ -37,7 +41,7 @@ class BlacklistEntryRow(Base):
 
 
 class BlacklistNearKeyRow(Base):
-    """One deletion key of a listed plate's equivalence key (schema version 2)."""
+    """A listed plate's equivalence key or one of its deletions (schema version 2)."""
 
     __tablename__ = "blacklist_near_keys"
     __table_args__ = ({"sqlite_with_rowid": False},)

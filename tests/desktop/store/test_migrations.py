@@ -105,3 +105,57 @@ def test_a_file_from_a_newer_booth_is_refused(store_path: Path) -> None:
         engine.dispose()
     with pytest.raises(SchemaTooNewError):
         Store(store_path)
+
+
+def test_a_version_4_file_keeps_its_cache_and_finds_every_tier_without_the_key_index(
+    store_path: Path,
+) -> None:
+    engine = create_store_engine(store_path)
+    try:
+        assert migrate(engine, target=4) == 4
+        with engine.begin() as connection:
+            for seq, plate in enumerate(OLD_PLATES, start=1):
+                row = entry_row(make_entry(plate), seq)
+                connection.execute(
+                    text(
+                        "INSERT INTO blacklist_entries (plate, equivalence_key, status,"
+                        " unpaid_cents, currency, seq, updated_at, payload) VALUES"
+                        " (:plate, :equivalence_key, :status, :unpaid_cents, :currency,"
+                        " :seq, :updated_at, :payload)"
+                    ),
+                    row,
+                )
+                connection.execute(
+                    text("INSERT INTO blacklist_near_keys (key, plate) VALUES (:key, :plate)"),
+                    [{"key": key, "plate": plate} for key in deletion_keys(row["equivalence_key"])],
+                )
+            connection.execute(
+                text("INSERT INTO sync_state (key, value) VALUES ('blacklist_cursor', '4')")
+            )
+    finally:
+        engine.dispose()
+
+    with Store(store_path) as store:
+        with store.engine.connect() as connection:
+            indexes = connection.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+                " AND tbl_name LIKE 'blacklist%'"
+            ).all()
+        assert indexes == []
+        assert store.blacklist.cursor() == 4
+        assert store.blacklist.count() == len(OLD_PLATES)
+        tiers = {
+            read: [(hit.entry.plate, hit.match.tier) for hit in store.blacklist.lookup(read)]
+            for read in ("7XYZ042", "7XY2042", "A8O0D", "京A1234")
+        }
+        assert tiers == {
+            "7XYZ042": [("7XYZ042", MatchTier.EXACT)],
+            "7XY2042": [("7XYZ042", MatchTier.OCR_EQUIVALENT)],
+            "A8O0D": [("AB8O0D", MatchTier.NEAR)],
+            "京A1234": [("京A12345", MatchTier.NEAR)],
+        }
+        # A resync on the upgraded file swaps in new tables and keeps every tier.
+        store.blacklist.replace_all([make_entry("XYZ789")], cursor=9)
+        assert [h.match.tier for h in store.blacklist.lookup("XY2789")] == [
+            MatchTier.OCR_EQUIVALENT
+        ]
