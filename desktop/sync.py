@@ -38,6 +38,8 @@ from desktop.client import (
     malformed_answer,
 )
 from desktop.domain import BlacklistEntry, utc_now
+from desktop.gc_tuning import fewer_collections
+from desktop.handoff import consume_beside
 from desktop.store import OutboxItem, Store
 from desktop.store.evidence_files import OUTBOX_EVIDENCE, EvidenceFileError
 from desktop.store.outbox import StuckRows
@@ -63,6 +65,10 @@ BUSY_WAIT_DEFAULT_S = 30.0
 GATEWAY_STATUSES = frozenset({408, 502, 503, 504})
 CHANGES_ENDPOINT = "GET /api/v1/blacklist/changes"
 SNAPSHOT_ENDPOINT = "GET /api/v1/blacklist"
+# Entries per snapshot page in a full resync (a page is a few MB); a server older than
+# issue 26 refuses more than LEGACY_SNAPSHOT_PAGE_SIZE with 422 and gets those instead.
+SNAPSHOT_PAGE_SIZE = 5000
+LEGACY_SNAPSHOT_PAGE_SIZE = 1000
 # Answers that judge the request itself: sending it again can never succeed.
 REFUSED_FOR_GOOD = frozenset({400, 413, 415, 422})
 
@@ -269,11 +275,19 @@ class SyncWorker:
         cache.record_sync(self._clock())
 
     def _resync(self) -> None:
-        first = self._client.blacklist_snapshot(None, self._page_size)
+        size = SNAPSHOT_PAGE_SIZE
+        try:
+            first = self._client.blacklist_snapshot(None, size)
+        except ServerRejected as exc:
+            if exc.status != 422:
+                raise
+            log.info("server refuses snapshot pages of %d entries; asking for fewer", size)
+            size = LEGACY_SNAPSHOT_PAGE_SIZE
+            first = self._client.blacklist_snapshot(None, size)
 
-        def entries() -> Iterator[BlacklistEntry]:
+        def pages() -> Iterator[list[BlacklistEntry]]:
             page = first
-            yield from page.entries
+            yield page.entries
             after: str | None = None
             while page.has_more:
                 if page.next_after is None or page.next_after == after:
@@ -283,16 +297,18 @@ class SyncWorker:
                         f"page after {after!r} says has_more but does not advance",
                     )
                 after = page.next_after
-                page = self._client.blacklist_snapshot(after, self._page_size)
-                yield from page.entries
+                page = self._client.blacklist_snapshot(after, size)
+                yield page.entries
 
-        # One transaction: a failure on a later page leaves the old cache in place.
-        self._store.blacklist.replace_all(entries(), first.as_of_seq)
-        log.info(
-            "full resync done: %d entries as of seq %d",
-            self._store.blacklist.count(),
-            first.as_of_seq,
-        )
+        def load(received: Iterator[list[BlacklistEntry]]) -> int:
+            entries = (entry for page in received for entry in page)
+            return self._store.blacklist.replace_all(entries, first.as_of_seq)
+
+        # The store writes each page while the next one downloads, and swaps the new
+        # cache in only after the last page: a failure on any page leaves the old one.
+        with fewer_collections():
+            count = consume_beside(load, pages(), name="blacklist-load")
+        log.info("full resync done: %d entries as of seq %d", count, first.as_of_seq)
 
     # -- push -----------------------------------------------------------------------
 
