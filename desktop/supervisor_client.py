@@ -65,8 +65,8 @@ class NotLoggedIn(RuntimeError):  # noqa: N818 - reads as what happened
 
 
 class LoginRateLimited(ServerRejected):
-    """429 on login: too many failed attempts for this username; ``retry_after_s`` says
-    when the server lets this username try again (None when it did not say)."""
+    """429 on login: too many failed attempts from this booth's address; ``retry_after_s``
+    says when the server lets it try again (None when it did not say)."""
 
     def __init__(self, message: str, *, endpoint: str, retry_after_s: int | None) -> None:
         super().__init__(message, endpoint=endpoint, status=429, code="too_many_attempts")
@@ -298,7 +298,7 @@ class SupervisorClient(ServerClient):
         retry_after = int(value) if value.isdigit() else None
         log.warning("supervisor login refused for now: too many failed attempts")
         return LoginRateLimited(
-            "too many failed logins for this username; try again later",
+            "too many failed logins from this address; try again later",
             endpoint=call.endpoint,
             retry_after_s=retry_after,
         )

@@ -59,6 +59,7 @@ def _request_engine(settings: ServerSettings) -> Engine:
             # Start-up, seeding and tests use the engine outside the database threads.
             overflow=2,
             wait_s=10.0,
+            pre_ping=False,
             statement_timeout_ms=STATEMENT_TIMEOUT_MS,
             lock_timeout_ms=LOCK_TIMEOUT_MS,
             idle_in_transaction_ms=IDLE_IN_TRANSACTION_MS,

@@ -13,7 +13,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select
+from sqlalchemy import Row, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from server.db import utcnow
@@ -31,9 +31,28 @@ from server.vehicles import open_sessions, session_out, sessions_for_plate, vehi
 logger = logging.getLogger(__name__)
 
 
-def read_state(session: Session) -> ServerState:
-    """The counter row, without locking it."""
-    return session.execute(select(ServerState).where(ServerState.id == STATE_ROW_ID)).scalar_one()
+_state = ServerState.__table__
+_changes = BlacklistChange.__table__
+_entries = BlacklistEntry.__table__
+#: Built once: every change-feed poll and ping reads the feed position.
+SELECT_STATE = select(_state.c.latest_seq, _state.c.pruned_seq).where(_state.c.id == STATE_ROW_ID)
+SELECT_CHANGES = (
+    select(_changes.c.seq, _changes.c.plate, _changes.c.action, _changes.c.entry)
+    .where(_changes.c.seq > bindparam("since"))
+    .order_by(_changes.c.seq)
+    .limit(bindparam("limit"))
+)
+SELECT_ENTRIES = (
+    select(_entries.c.plate, _entries.c.entry)
+    .where(_entries.c.plate > bindparam("after"))
+    .order_by(_entries.c.plate)
+    .limit(bindparam("limit"))
+)
+
+
+def read_state(session: Session) -> Row[Any]:
+    """The feed position (``latest_seq``, ``pruned_seq``), without locking it."""
+    return session.connection().execute(SELECT_STATE).one()
 
 
 def lock_state(session: Session) -> ServerState:
@@ -180,30 +199,13 @@ def prune_change_log(session: Session, *, keep: int) -> int:
 
 def changes_after(session: Session, *, since: int, limit: int) -> list[Row[Any]]:
     """Up to ``limit`` changes with seq > ``since``, in seq order (seq, plate, action, entry)."""
-    query = (
-        select(
-            BlacklistChange.seq,
-            BlacklistChange.plate,
-            BlacklistChange.action,
-            BlacklistChange.entry,
-        )
-        .where(BlacklistChange.seq > since)
-        .order_by(BlacklistChange.seq)
-        .limit(limit)
-    )
-    return list(session.execute(query))
+    return list(session.connection().execute(SELECT_CHANGES, {"since": since, "limit": limit}))
 
 
 def entries_after(session: Session, *, after: str, limit: int) -> list[Row[Any]]:
     """Up to ``limit`` entries whose plate sorts after ``after``, in plate order
     (plate, entry)."""
-    query = (
-        select(BlacklistEntry.plate, BlacklistEntry.entry)
-        .where(BlacklistEntry.plate > after)
-        .order_by(BlacklistEntry.plate)
-        .limit(limit)
-    )
-    return list(session.execute(query))
+    return list(session.connection().execute(SELECT_ENTRIES, {"after": after, "limit": limit}))
 
 
 def change_count(session: Session) -> int:

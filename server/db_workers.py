@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.db import reader
@@ -122,5 +123,15 @@ class DatabaseWorkers:
             guard = self._sqlite_write_lock
         with guard:
             sessions = self._write_sessions if write else self._read_sessions
-            with sessions() as session:
-                return work(session)
+            for attempt in (1, 2):
+                try:
+                    with sessions() as session:
+                        return work(session)
+                except DBAPIError as exc:
+                    # A pooled connection the database dropped (restart, idle timeout):
+                    # the pool has discarded it; the unit runs once more on a fresh one.
+                    # Units are idempotent (their keys), so a second run is safe.
+                    if not exc.connection_invalidated or attempt == 2:
+                        raise
+                    logger.warning("database connection lost; running the unit again")
+            raise AssertionError("unreachable")

@@ -16,7 +16,7 @@ from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from server.accounts import find_token, token_usable
@@ -72,12 +72,17 @@ async def bearer_token(credentials: CredentialsDep) -> str:
 TokenDep = Annotated[str, Depends(bearer_token)]
 
 
+_booths = Booth.__table__
+#: Built once: the booth lookup runs on every booth request.
+SELECT_BOOTH = select(_booths.c.id, _booths.c.name, _booths.c.lot_id).where(
+    _booths.c.token_hash == bindparam("token_hash")
+)
+
+
 def authenticate_booth(session: Session, token: str) -> BoothIdentity:
     """The booth owning ``token``; 401 when unknown, 403 ``booth_only`` for a supervisor's."""
     token_hash = hash_token(token)
-    row = session.execute(
-        select(Booth.id, Booth.name, Booth.lot_id).where(Booth.token_hash == token_hash)
-    ).first()
+    row = session.connection().execute(SELECT_BOOTH, {"token_hash": token_hash}).first()
     if row is not None:
         return BoothIdentity(id=row.id, name=row.name, lot_id=row.lot_id)
     if session.scalar(select(exists().where(SupervisorToken.token_hash == token_hash))):

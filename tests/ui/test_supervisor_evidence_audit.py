@@ -123,7 +123,7 @@ def test_too_many_failed_logins_are_explained_and_offer_no_pin(
     dialog.submit()
     qtbot.waitUntil(lambda: not dialog.busy and "Too many" in dialog.message.text(), timeout=10_000)
     assert dialog.message.text() == (
-        "Too many failed logins for this username. Try again in 15 min."
+        "Too many failed logins from this booth. Try again in 15 min."
     )
     assert not dialog.offline_box.isVisible()
     assert dialog.result() != dialog.DialogCode.Accepted
