@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -135,6 +136,10 @@ def _postgres_options(limits: PoolLimits) -> dict[str, Any]:
     return {"options": options} if options else {}
 
 
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode("utf-8")
+
+
 def make_engine(
     database_url: str,
     *,
@@ -148,10 +153,14 @@ def make_engine(
     """
     limits = limits or PoolLimits()
     url = make_url(database_url)
-    pool = {
+    pool: dict[str, Any] = {
         "pool_size": limits.size,
         "max_overflow": limits.overflow,
         "pool_timeout": limits.wait_s,
+        # JSON columns (entries, answers, audit snapshots) through orjson: a feed page
+        # reads and writes thousands of entries.
+        "json_serializer": _json_text,
+        "json_deserializer": orjson.loads,
     }
     if url.get_backend_name() == "sqlite":
         engine = create_engine(

@@ -62,14 +62,11 @@ def _forbidden(code: str, message: str) -> HTTPException:
     )
 
 
-async def bearer_token(credentials: CredentialsDep) -> str:
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     """The bearer token of the request; 401 when there is none."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("missing bearer token")
     return credentials.credentials
-
-
-TokenDep = Annotated[str, Depends(bearer_token)]
 
 
 _booths = Booth.__table__
@@ -129,14 +126,24 @@ class Caller(Generic[IdentityT]):
         return work(session, self.authenticate(session, self.token))
 
 
-async def booth_caller(token: TokenDep, database: DatabaseDep) -> Caller[BoothIdentity]:
+async def booth_caller(request: Request, credentials: CredentialsDep) -> Caller[BoothIdentity]:
     """The calling booth (authenticated inside the route's unit of work)."""
-    return Caller(token=token, database=database, authenticate=authenticate_booth)
+    return Caller(
+        token=bearer_token(credentials),
+        database=request.app.state.database,
+        authenticate=authenticate_booth,
+    )
 
 
-async def supervisor_caller(token: TokenDep, database: DatabaseDep) -> Caller[SupervisorToken]:
+async def supervisor_caller(
+    request: Request, credentials: CredentialsDep
+) -> Caller[SupervisorToken]:
     """The calling supervisor's login (authenticated inside the route's unit of work)."""
-    return Caller(token=token, database=database, authenticate=authenticate_supervisor)
+    return Caller(
+        token=bearer_token(credentials),
+        database=request.app.state.database,
+        authenticate=authenticate_supervisor,
+    )
 
 
 BoothCaller = Annotated[Caller[BoothIdentity], Depends(booth_caller)]

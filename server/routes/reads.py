@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+import orjson
+from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
 from server.booths import BoothIdentity
@@ -30,7 +30,7 @@ router = APIRouter(tags=["reads"])
         }
     },
 )
-async def post_read(body: ReadIn, caller: BoothCaller, settings: SettingsDep) -> JSONResponse:
+async def post_read(body: ReadIn, caller: BoothCaller, settings: SettingsDep) -> Response:
     """Look the plate up; an owing plate is put on (or refreshed in) the blacklist.
 
     ``owes`` is true only when a notice should be raised (entry status ``active``). A
@@ -47,4 +47,4 @@ async def post_read(body: ReadIn, caller: BoothCaller, settings: SettingsDep) ->
             keep=settings.change_log_keep,
         )
 
-    return JSONResponse(await caller.write(work))
+    return Response(orjson.dumps(await caller.write(work)), media_type="application/json")
