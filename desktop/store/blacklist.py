@@ -18,7 +18,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select
@@ -81,18 +81,47 @@ class CacheHit:
     seq: int
 
 
+# The columns of a blacklist_entries row, in the order entry_values gives them.
+ENTRY_COLUMNS = (
+    "plate",
+    "equivalence_key",
+    "status",
+    "unpaid_cents",
+    "currency",
+    "seq",
+    "updated_at",
+    "payload",
+)
+_entry_json = BlacklistEntry.__pydantic_serializer__.to_json
+
+
+def entry_values(entry: BlacklistEntry, seq: int) -> tuple[Any, ...]:
+    """The ``blacklist_entries`` row for an entry, in ``ENTRY_COLUMNS`` order (the one
+    place rows are built; a full resync builds a million of them)."""
+    plate = entry.plate
+    return (
+        plate,
+        equivalence_key(plate),
+        entry.status,  # a str (StrEnum): stored as its text, no .value lookup per row
+        entry.unpaid_cents,
+        entry.currency,
+        seq,
+        store_time(entry.updated_at),
+        _entry_json(entry).decode(),  # model_dump_json() without its argument handling
+    )
+
+
 def entry_row(entry: BlacklistEntry, seq: int) -> dict[str, Any]:
-    """The ``blacklist_entries`` row for an entry (the one place rows are built)."""
-    return {
-        "plate": entry.plate,
-        "equivalence_key": equivalence_key(entry.plate),
-        "status": entry.status.value,
-        "unpaid_cents": entry.unpaid_cents,
-        "currency": entry.currency,
-        "seq": seq,
-        "updated_at": to_db_time(entry.updated_at),
-        "payload": entry.model_dump_json(),
-    }
+    """The ``blacklist_entries`` row for an entry, by column name."""
+    return dict(zip(ENTRY_COLUMNS, entry_values(entry, seq), strict=True))
+
+
+def store_time(value: datetime) -> str:
+    """:func:`desktop.store.times.to_db_time`'s text, at two thirds of its cost
+    (``isoformat`` instead of ``strftime``; a test holds the two equal)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: the store needs a UTC offset")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def near_key_rows(plate: str, key: str) -> list[dict[str, str]]:
@@ -158,7 +187,7 @@ class BlacklistCache:
         ``cursor`` (the snapshot's ``as_of_seq``). Returns the number of entries stored.
         """
         with self._resync_lock:
-            count = SnapshotLoad(self._engine, entry_row).run(entries, cursor)
+            count = SnapshotLoad(self._engine, ENTRY_COLUMNS, entry_values).run(entries, cursor)
         logger.info("blacklist cache replaced: %d entries, cursor %d", count, cursor)
         return count
 

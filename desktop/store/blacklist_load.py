@@ -6,12 +6,9 @@ the whole blacklist) nor disturb lookups while it downloads. So:
 1. Stage tables shaped exactly like the live ones (their ``CREATE TABLE`` copied from
    ``sqlite_master``) take the entries a batch at a time, each batch its own committed
    transaction; lookups keep reading the live tables meanwhile.
-2. The near keys (the equivalence key and its one-character deletions, see
-   :mod:`desktop.store.blacklist`) are generated in SQL from the staged entries and
-   sorted once into a table in the connection's temporary file (outside the WAL), then
-   appended to the staged near-keys table in key order, a bounded chunk per
-   transaction. Random inserts into a growing b-tree would instead rewrite most of its
-   pages at every commit.
+2. The near keys are sorted in runs as the entries arrive, outside the WAL, and merged
+   into the staged near-keys table in key order at the end, a bounded chunk per
+   transaction (:mod:`desktop.store.near_key_runs`).
 3. One short transaction renames the live tables away, puts the staged ones in their
    place and stores the cursor; the old tables are dropped afterwards.
 
@@ -25,13 +22,16 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from desktop.domain import BlacklistEntry
+from desktop.handoff import consume_beside
 from desktop.store.database import writer
+from desktop.store.near_key_runs import NearKeyRuns
 from desktop.store.sync_state import CURSOR_KEY, write_value
 
 logger = logging.getLogger(__name__)
@@ -44,47 +44,36 @@ OLD_SUFFIX = "_old"
 # Entries per committed transaction: a few MB of WAL, and a lazily fetched snapshot
 # never sits in memory whole.
 BATCH = 5_000
-# Near-key rows appended per transaction (about 25 bytes each: some 6 MB of WAL).
-NEAR_CHUNK = 250_000
-# Longest equivalence key the near-key generator handles (plates are at most 16).
-MAX_KEY_LENGTH = 64
-
-_SORTED = "blacklist_near_sorted"
-_NUMBERS = "blacklist_load_numbers"
-# Same keys as plates.deletion_keys(key): the key itself (i = 0) and the key with its
-# i-th character removed (i = 1..length); substr counts characters. The CROSS JOIN keeps
-# the entries as the outer loop, each seeking its own positions in the numbers table.
-_SORT_NEAR_KEYS = f"""
-    INSERT OR IGNORE INTO temp.{_SORTED} (key, plate)
-    SELECT CASE WHEN n.i = 0 THEN e.equivalence_key
-                ELSE substr(e.equivalence_key, 1, n.i - 1) || substr(e.equivalence_key, n.i + 1)
-           END,
-           e.plate
-    FROM {ENTRIES}{STAGE_SUFFIX} AS e CROSS JOIN temp.{_NUMBERS} AS n
-    WHERE n.i <= length(e.equivalence_key)
-    ORDER BY 1, 2
-"""
-_APPEND_NEAR_KEYS = f"""
-    INSERT INTO {NEAR_KEYS}{STAGE_SUFFIX} (key, plate)
-    SELECT key, plate FROM temp.{_SORTED}
-    WHERE (key, plate) > (?, ?) ORDER BY key, plate LIMIT ?
-"""
-_LAST_NEAR_KEY = (
-    f"SELECT key, plate FROM {NEAR_KEYS}{STAGE_SUFFIX} ORDER BY key DESC, plate DESC LIMIT 1"
-)
+# WAL pages between checkpoints during a load (4 KiB each: 32 MB).
+BULK_CHECKPOINT_PAGES = 8_192
+# Staged batches the near-key sorter may fall behind by (each is just a count) before
+# staging waits for it.
+RUNS_AHEAD = 1_000
 
 
 class SnapshotLoad:
     """Loads one snapshot into stage tables and swaps it in (see the module docstring).
 
-    ``row_of(entry, seq)`` builds an entry's ``blacklist_entries`` row (a dict whose keys
-    are column names). Uses one connection throughout: the sorted near keys live in its
-    temporary schema.
+    ``values_of(entry, seq)`` gives an entry's ``blacklist_entries`` values in the order
+    of ``columns``. The calling thread builds and inserts the rows; a helper thread with
+    its own connection sorts the near keys of each run of staged entries meanwhile (one
+    SQL statement per run: SQLite holds no GIL while it sorts) and merges them at the end.
     """
 
-    def __init__(self, engine: Engine, row_of: Any) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        columns: Sequence[str],
+        values_of: Callable[[BlacklistEntry, int], tuple[Any, ...]],
+    ) -> None:
         self._engine = engine
-        self._row_of = row_of
+        # A plate twice in a snapshot (e.g. two spellings one normalization apart) keeps
+        # its last entry, as applying the pages one by one would.
+        self._insert = (
+            f"INSERT OR REPLACE INTO {ENTRIES}{STAGE_SUFFIX} ({', '.join(columns)})"
+            f" VALUES ({', '.join('?' for _ in columns)})"
+        )
+        self._values_of = values_of
 
     def run(self, entries: Iterable[BlacklistEntry], cursor: int) -> int:
         """Stage ``entries`` (each with seq ``cursor``), swap them in, set ``cursor``.
@@ -93,67 +82,96 @@ class SnapshotLoad:
         after dropping the stage; the live cache is then untouched.
         """
         started = time.perf_counter()
-        with writer(self._engine).connect() as connection:
+        with writer(self._engine).connect() as connection, _bulk_settings(connection):
             try:
                 _drop(connection, STAGE_SUFFIX)
                 _drop(connection, OLD_SUFFIX)  # left by a load interrupted after its swap
                 _create_stage(connection)
-                count = self._stage_entries(connection, entries, cursor)
-                loaded = time.perf_counter()
-                near = _stage_near_keys(connection)
+                near = consume_beside(
+                    self._sort_and_merge_near_keys,
+                    self._stage(connection, entries, cursor),
+                    depth=RUNS_AHEAD,
+                    name="blacklist-near-keys",
+                )
                 keyed = time.perf_counter()
+                with connection.begin():
+                    count = int(
+                        connection.exec_driver_sql(
+                            f"SELECT count(*) FROM {ENTRIES}{STAGE_SUFFIX}"
+                        ).scalar_one()
+                    )
                 _swap(connection, cursor)
             except BaseException:
                 _discard_stage(connection)
                 raise
-            finally:
-                _drop_temporary(connection)
             _drop(connection, OLD_SUFFIX)
         logger.info(
             "blacklist snapshot swapped in: %d entries, %d near keys, cursor %d"
-            " (entries %.1f s, near keys %.1f s, swap %.1f s)",
+            " (load %.1f s, swap %.1f s)",
             count,
             near,
             cursor,
-            loaded - started,
-            keyed - loaded,
+            keyed - started,
             time.perf_counter() - keyed,
         )
         return count
 
-    def _stage_entries(
+    def _stage(
         self, connection: Connection, entries: Iterable[BlacklistEntry], cursor: int
-    ) -> int:
-        statement: str | None = None
+    ) -> Iterator[int]:
+        """Insert the entries, a committed transaction per batch; yields each batch's size."""
+        values_of = self._values_of
         batch: list[tuple[Any, ...]] = []
         for entry in entries:
-            row = self._row_of(entry, cursor)
-            if statement is None:
-                columns = ", ".join(row)
-                marks = ", ".join("?" for _ in row)
-                # A plate twice in a snapshot (e.g. two spellings one normalization apart)
-                # keeps its last entry, as applying the pages one by one would.
-                statement = (
-                    f"INSERT OR REPLACE INTO {ENTRIES}{STAGE_SUFFIX} ({columns}) VALUES ({marks})"
-                )
-            batch.append(tuple(row.values()))
+            batch.append(values_of(entry, cursor))
             if len(batch) >= BATCH:
-                _insert(connection, statement, batch)
-        if statement is not None:
-            _insert(connection, statement, batch)
+                yield self._insert_batch(connection, batch)
+                batch = []
+        if batch:
+            yield self._insert_batch(connection, batch)
+
+    def _insert_batch(self, connection: Connection, batch: list[tuple[Any, ...]]) -> int:
         with connection.begin():
-            return int(
-                connection.exec_driver_sql(
-                    f"SELECT count(*) FROM {ENTRIES}{STAGE_SUFFIX}"
-                ).scalar_one()
-            )
+            connection.exec_driver_sql(self._insert, batch)
+        return len(batch)
+
+    def _sort_and_merge_near_keys(self, staged: Iterator[int]) -> int:
+        """On the helper thread: a run sorted per RUN staged entries, then the merge."""
+        with writer(self._engine).connect() as connection, _bulk_settings(connection):
+            runs = NearKeyRuns(connection, f"{ENTRIES}{STAGE_SUFFIX}", f"{NEAR_KEYS}{STAGE_SUFFIX}")
+            try:
+                for count in staged:
+                    runs.staged(count)
+                started = time.perf_counter()
+                near = runs.merge()
+                logger.debug("near keys merged in %.1f s", time.perf_counter() - started)
+                return near
+            finally:
+                _drop_temporary(connection, runs)
 
 
-def _insert(connection: Connection, statement: str, batch: list[tuple[Any, ...]]) -> None:
-    if batch:
-        with connection.begin():
-            connection.exec_driver_sql(statement, batch)
-        batch.clear()
+@contextmanager
+def _bulk_settings(connection: Connection) -> Iterator[None]:
+    """Settings for a bulk load on this connection meanwhile, then its own again.
+
+    ``synchronous = NORMAL``: a staged batch need not survive a power cut (the next
+    resync drops the stage), and the swap is atomic either way: after a power cut the
+    booth has the old cache with its old cursor or the new one with its cursor. An
+    fsync per batch commit would only cost time. A checkpoint every 8,192 pages (32 MB
+    of WAL) instead of 1,000: fewer, larger copies into the file, each with its fsync.
+    """
+    driver = connection.connection.driver_connection
+    saved = {
+        pragma: int(driver.execute(f"PRAGMA {pragma}").fetchone()[0])  # type: ignore[union-attr]
+        for pragma in ("synchronous", "wal_autocheckpoint")
+    }
+    driver.execute("PRAGMA synchronous = NORMAL")  # type: ignore[union-attr]
+    driver.execute(f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_PAGES}")  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        for pragma, value in saved.items():
+            driver.execute(f"PRAGMA {pragma} = {value}")  # type: ignore[union-attr]
 
 
 def _create_stage(connection: Connection) -> None:
@@ -175,36 +193,6 @@ def _create_stage(connection: Connection) -> None:
             if head is None:
                 raise RuntimeError(f"unexpected definition of {table}: {sql[:80]!r}")
             connection.exec_driver_sql(f'CREATE TABLE "{table}{STAGE_SUFFIX}"{sql[head.end() :]}')
-
-
-def _stage_near_keys(connection: Connection) -> int:
-    """Fill the staged near-keys table in key order, a chunk per transaction."""
-    numbers = "), (".join(str(i) for i in range(MAX_KEY_LENGTH + 1))
-    for statement in (
-        f"CREATE TEMP TABLE {_NUMBERS} (i INTEGER NOT NULL PRIMARY KEY)",
-        f"INSERT INTO temp.{_NUMBERS} (i) VALUES ({numbers})",
-        f"CREATE TEMP TABLE {_SORTED} (key TEXT NOT NULL, plate TEXT NOT NULL,"
-        " PRIMARY KEY (key, plate)) WITHOUT ROWID",
-        _SORT_NEAR_KEYS,
-    ):
-        _outside_main_lock(connection, statement)
-    total = 0
-    last: tuple[str, str] = ("", "")  # below every row: plates are never empty
-    while True:
-        with connection.begin():
-            added = connection.exec_driver_sql(_APPEND_NEAR_KEYS, (*last, NEAR_CHUNK)).rowcount
-            row = connection.exec_driver_sql(_LAST_NEAR_KEY).first()
-        total += max(added, 0)
-        if added < NEAR_CHUNK or row is None:
-            return total
-        last = (row[0], row[1])
-
-
-def _outside_main_lock(connection: Connection, statement: str) -> None:
-    """Run a statement that writes only the temporary schema in SQLite's own implicit
-    transaction: the sort takes seconds, and a ``BEGIN IMMEDIATE`` around it would hold
-    the main file's write lock (outcomes being recorded) all that time."""
-    connection.connection.driver_connection.execute(statement).close()  # type: ignore[union-attr]
 
 
 def _swap(connection: Connection, cursor: int) -> None:
@@ -232,13 +220,12 @@ def _discard_stage(connection: Connection) -> None:
         logger.warning("could not drop the blacklist stage tables", exc_info=True)
 
 
-def _drop_temporary(connection: Connection) -> None:
-    """Drop the temporary tables, or retire the connection that holds them."""
+def _drop_temporary(connection: Connection, runs: NearKeyRuns) -> None:
+    """Drop the sorted runs, or retire the connection whose temporary file holds them."""
     try:
         if connection.in_transaction():
             connection.rollback()
-        for table in (_SORTED, _NUMBERS):
-            _outside_main_lock(connection, f"DROP TABLE IF EXISTS temp.{table}")
+        runs.drop()
     except Exception:
-        logger.warning("could not drop the temporary near keys; closing the connection")
+        logger.warning("could not drop the sorted near-key runs; closing the connection")
         connection.invalidate()

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from desktop.domain import BlacklistEntry
-from desktop.plates import MatchTier
-from desktop.store import Store, blacklist_load
+from desktop.plates import MatchTier, deletion_keys, equivalence_key
+from desktop.store import Store, blacklist_load, near_key_runs
+from desktop.store.blacklist import entry_row, store_time
+from desktop.store.times import to_db_time
 from tests.desktop.store.conftest import make_entry, remove, upsert
 
 OLD = ("OLD1111", "ABC123", "京A12345")
@@ -31,9 +36,11 @@ def _table_names(store: Store) -> set[str]:
 
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Batches of 3 entries and near-key chunks of 7 rows: many commits per test."""
+    """Batches of 3 entries, near-key runs of 5 entries, chunks of 7 rows: many commits
+    and several runs to merge in every test."""
     monkeypatch.setattr(blacklist_load, "BATCH", 3)
-    monkeypatch.setattr(blacklist_load, "NEAR_CHUNK", 7)
+    monkeypatch.setattr(near_key_runs, "RUN", 5)
+    monkeypatch.setattr(near_key_runs, "CHUNK", 7)
 
 
 @pytest.fixture
@@ -133,7 +140,9 @@ def test_the_wal_holds_a_batch_not_the_whole_snapshot(
     monkeypatch: pytest.MonkeyPatch, store: Store, store_path: Path
 ) -> None:
     monkeypatch.setattr(blacklist_load, "BATCH", 500)
-    monkeypatch.setattr(blacklist_load, "NEAR_CHUNK", 5_000)
+    monkeypatch.setattr(blacklist_load, "BULK_CHECKPOINT_PAGES", 500)  # 2 MB
+    monkeypatch.setattr(near_key_runs, "RUN", 4_000)
+    monkeypatch.setattr(near_key_runs, "CHUNK", 5_000)
     wal = store_path.with_name(store_path.name + "-wal")
     largest_wal = 0
 
@@ -147,3 +156,57 @@ def test_the_wal_holds_a_batch_not_the_whole_snapshot(
     largest_wal = max(largest_wal, wal.stat().st_size)
     # In one transaction the WAL would have grown past the whole file (about 11 MB).
     assert largest_wal < store_path.stat().st_size / 2
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1000, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(hours=8)), timezone(-timedelta(hours=5, minutes=30))]
+        ),
+    )
+)
+def test_resync_rows_keep_the_stores_time_text(moment: datetime) -> None:
+    # Outbox times compare as text in SQL: every writer must produce the same width.
+    assert store_time(moment) == to_db_time(moment)
+
+
+def test_resync_rows_refuse_a_time_without_offset_and_keep_the_entry_json() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        store_time(datetime(2025, 3, 1, 8, 0))
+    listed = make_entry("京A12345", 1850)
+    row = entry_row(listed, 7)
+    assert row["payload"] == listed.model_dump_json()
+    assert BlacklistEntry.model_validate_json(row["payload"]) == listed
+    assert (row["plate"], row["status"], row["seq"]) == ("京A12345", "active", 7)
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_near_keys_merged_from_many_runs_are_exactly_the_python_rule(store: Store) -> None:
+    plates = [*_plates(30, "Q"), "京A12345", "AB8O0D", "Q000003", "7XYZ042", "Q000011"]
+    assert store.blacklist.replace_all((make_entry(p) for p in plates), cursor=3) == 33
+
+    with store.engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT key, plate FROM blacklist_near_keys").all()
+    expected = {(key, p) for p in plates for key in deletion_keys(equivalence_key(p))}
+    assert sorted(map(tuple, rows)) == sorted(expected)  # each once, none missing
+
+
+def test_after_a_resync_every_connection_syncs_each_commit_again(store: Store) -> None:
+    # The load relaxes fsyncs on its own connections; an outcome recorded afterwards on
+    # any pooled connection must survive a power cut as before.
+    store.blacklist.replace_all((make_entry(plate) for plate in _plates(50)), cursor=1)
+    connections = [store.engine.connect() for _ in range(4)]
+    try:
+        settings = {
+            (
+                c.exec_driver_sql("PRAGMA synchronous").scalar_one(),
+                c.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one(),
+            )
+            for c in connections
+        }
+    finally:
+        for c in connections:
+            c.close()
+    assert settings == {(2, 1000)}  # FULL, the default checkpoint interval
