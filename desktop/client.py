@@ -36,10 +36,12 @@ import http.client
 import json
 import logging
 import random
+import re
 import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -402,13 +404,51 @@ class ServerClient:
 
     def blacklist_snapshot(self, after: str | None = None, limit: int = 500) -> SnapshotPage:
         """``GET /blacklist``: one page of the full blacklist, keyset-paged by plate."""
-        if not 1 <= limit <= SNAPSHOT_MAX_LIMIT:
-            raise ValueError(f"limit must be within 1..{SNAPSHOT_MAX_LIMIT}")
-        params: dict[str, str | int] = {"limit": limit}
-        if after is not None:
-            params["after"] = after
-        call = _Call("GET", "/blacklist", "/blacklist", params=params, raw_json=True)
-        return self._fetch(call, SnapshotPage)[1]
+        return self._fetch(_snapshot_call(after, limit), SnapshotPage)[1]
+
+    def blacklist_snapshot_pages(self, limit: int = 500) -> Iterator[SnapshotPage]:
+        """Every page of the full blacklist in plate order, each validated as
+        :meth:`blacklist_snapshot` validates it; close the iterator when done early.
+
+        The next page downloads while the caller works on the current one: its request
+        goes out as soon as the current page's bytes are in, asking for the
+        ``next_after`` those bytes end with. Only the page as validated decides what
+        comes next; a download ahead for anything else is dropped. A page that says
+        ``has_more`` without advancing is :class:`MalformedResponse`.
+        """
+        ahead_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot-ahead")
+        ahead: tuple[str, Future[tuple[int, _PageBytes]]] | None = None
+        after: str | None = None
+        try:
+            while True:
+                call = _snapshot_call(after, limit)
+                if ahead is not None and ahead[0] == after:
+                    body = ahead[1].result()[1].body
+                else:
+                    body = self._fetch(call, _PageBytes)[1].body
+                hint = _next_after_hint(body)
+                ahead = None
+                if hint is not None:
+                    download = ahead_pool.submit(
+                        self._fetch, _snapshot_call(hint, limit), _PageBytes
+                    )
+                    ahead = (hint, download)
+                page = self._validate_json(call, SnapshotPage, body)
+                yield page
+                if not page.has_more:
+                    return
+                if page.next_after is None or page.next_after == after:
+                    # Asking again from the same place would get the same page, forever.
+                    raise self._malformed(
+                        call, f"page after {after!r} says has_more but does not advance"
+                    )
+                after = page.next_after
+        finally:
+            if ahead is not None:
+                ahead[1].cancel()
+            # The helper thread's Session goes with it (one per resync would pile up).
+            ahead_pool.submit(self._close_thread_session)
+            ahead_pool.shutdown(wait=True)
 
     def report_read(
         self, payload: Mapping[str, Any], *, timeout_s: float | None = None
@@ -662,6 +702,17 @@ class ServerClient:
             self._local.session = session
         yield session
 
+    def _close_thread_session(self) -> None:
+        """Close the Session this thread made (a helper thread about to end)."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            return
+        del self._local.session
+        with self._sessions_lock:
+            if session in self._own_sessions:
+                self._own_sessions.remove(session)
+        session.close()
+
     def _request_headers(self, call: _Call) -> dict[str, str]:
         if call.body is None:
             return self._headers
@@ -755,6 +806,9 @@ class ServerClient:
     def _validate_json(self, call: _Call, model: type[ModelT], body: bytes) -> ModelT:
         """``body`` parsed and validated into ``model`` in one pass, as strictly as
         :meth:`_parse_json` then :meth:`_validate`."""
+        if model is _PageBytes:
+            # Downloaded ahead: validated when its turn comes (blacklist_snapshot_pages).
+            return model.model_construct(body=body)
         if b"NaN" in body or b"Infinity" in body:
             # pydantic's parser accepts these constants where the model ignores the field;
             # json.loads refuses them anywhere (and a lot name may spell them harmlessly).
@@ -953,6 +1007,42 @@ def _same_id(sent: object, received: uuid.UUID) -> bool:
         return uuid.UUID(str(sent)) == received
     except ValueError:
         return False
+
+
+class _PageBytes(BaseModel):
+    """A blacklist page's body, downloaded ahead and not yet validated."""
+
+    body: bytes
+
+
+# A page's own fields follow its entries: its last bytes name the next page, if any.
+_PAGE_TAIL_BYTES = 1024
+_NEXT_AFTER_FIELD = re.compile(rb'"next_after"\s*:\s*("(?:[^"\\]|\\.)*")')
+_HAS_MORE_FIELD = re.compile(rb'"has_more"\s*:\s*(true|false)')
+
+
+def _snapshot_call(after: str | None, limit: int) -> _Call:
+    if not 1 <= limit <= SNAPSHOT_MAX_LIMIT:
+        raise ValueError(f"limit must be within 1..{SNAPSHOT_MAX_LIMIT}")
+    params: dict[str, str | int] = {"limit": limit}
+    if after is not None:
+        params["after"] = after
+    return _Call("GET", "/blacklist", "/blacklist", params=params, raw_json=True)
+
+
+def _next_after_hint(body: bytes) -> str | None:
+    """The plate the page after this one starts after, as the page's last bytes say (a
+    guess to download ahead with, never trusted), or None."""
+    tail = body[-_PAGE_TAIL_BYTES:]
+    more = _HAS_MORE_FIELD.findall(tail)
+    after = _NEXT_AFTER_FIELD.findall(tail)
+    if not more or more[-1] != b"true" or not after:
+        return None
+    try:
+        value = json.loads(after[-1])
+    except ValueError:
+        return None
+    return value if isinstance(value, str) and value else None
 
 
 def _changes_problem(page: ChangesPage, since: int) -> str | None:

@@ -26,6 +26,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -39,7 +40,6 @@ from desktop.client import (
 )
 from desktop.domain import BlacklistEntry, utc_now
 from desktop.gc_tuning import fewer_collections
-from desktop.handoff import consume_beside
 from desktop.store import OutboxItem, Store
 from desktop.store.evidence_files import OUTBOX_EVIDENCE, EvidenceFileError
 from desktop.store.outbox import StuckRows
@@ -275,39 +275,30 @@ class SyncWorker:
         cache.record_sync(self._clock())
 
     def _resync(self) -> None:
-        size = SNAPSHOT_PAGE_SIZE
+        pages = self._client.blacklist_snapshot_pages(SNAPSHOT_PAGE_SIZE)
         try:
-            first = self._client.blacklist_snapshot(None, size)
+            first = next(pages)
         except ServerRejected as exc:
             if exc.status != 422:
                 raise
-            log.info("server refuses snapshot pages of %d entries; asking for fewer", size)
-            size = LEGACY_SNAPSHOT_PAGE_SIZE
-            first = self._client.blacklist_snapshot(None, size)
+            log.info(
+                "server refuses snapshot pages of %d entries; asking for %d",
+                SNAPSHOT_PAGE_SIZE,
+                LEGACY_SNAPSHOT_PAGE_SIZE,
+            )
+            pages = self._client.blacklist_snapshot_pages(LEGACY_SNAPSHOT_PAGE_SIZE)
+            first = next(pages)
 
-        def pages() -> Iterator[list[BlacklistEntry]]:
-            page = first
-            yield page.entries
-            after: str | None = None
-            while page.has_more:
-                if page.next_after is None or page.next_after == after:
-                    # Asking again from the same place would get the same page, forever.
-                    raise malformed_answer(
-                        SNAPSHOT_ENDPOINT,
-                        f"page after {after!r} says has_more but does not advance",
-                    )
-                after = page.next_after
-                page = self._client.blacklist_snapshot(after, size)
-                yield page.entries
+        def entries() -> Iterator[BlacklistEntry]:
+            yield from first.entries
+            for page in pages:
+                yield from page.entries
 
-        def load(received: Iterator[list[BlacklistEntry]]) -> int:
-            entries = (entry for page in received for entry in page)
-            return self._store.blacklist.replace_all(entries, first.as_of_seq)
-
-        # The store writes each page while the next one downloads, and swaps the new
-        # cache in only after the last page: a failure on any page leaves the old one.
-        with fewer_collections():
-            count = consume_beside(load, pages(), name="blacklist-load")
+        # The next page downloads while this thread turns the current one into rows (the
+        # store writes them on its own thread); the new cache is swapped in only after
+        # the last page, so a failure on any page leaves the old one and its cursor.
+        with closing(pages), fewer_collections():
+            count = self._store.blacklist.replace_all(entries(), first.as_of_seq)
         log.info("full resync done: %d entries as of seq %d", count, first.as_of_seq)
 
     # -- push -----------------------------------------------------------------------

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,7 +18,7 @@ from desktop.store import Store
 from desktop.sync import LEGACY_SNAPSHOT_PAGE_SIZE, SNAPSHOT_PAGE_SIZE, SyncWorker
 from server.cli import ServerThread
 from tests.desktop.booth_support import CHANGES_PATH, SNAPSHOT_PATH, make_client
-from tests.desktop.hostile_server import HostileServer, json_answer
+from tests.desktop.hostile_server import Behaviour, HostileServer, json_answer
 from tests.desktop.store.conftest import upsert
 from tests.desktop.test_sync import entry_json, page, resync_required
 
@@ -110,3 +112,58 @@ def test_a_server_refusing_big_snapshot_pages_is_asked_for_smaller_ones(store: S
         ]
     assert limits == [[str(SNAPSHOT_PAGE_SIZE)], [str(LEGACY_SNAPSHOT_PAGE_SIZE)]]
     assert status.online and status.cache_entries == 1 and status.cursor == 9
+
+
+def _answer_by_after(pages: dict[str | None, dict[str, object]]) -> Behaviour:
+    """A snapshot endpoint that answers each ``after`` with its own page."""
+
+    def behave(handler: Any) -> None:
+        after = parse_qs(urlsplit(handler.path).query).get("after", [None])[0]
+        json_answer(pages[after])(handler)
+
+    return behave
+
+
+def test_a_page_whose_last_bytes_mislead_the_download_ahead_is_still_followed_right(
+    store: Store,
+) -> None:
+    # The first page ends with a decoy (an ignored field inside its last entry) naming
+    # another next page; the booth downloads that one ahead, then follows the page's own
+    # next_after, and caches exactly the two real pages.
+    decoy = {**entry_json("ABC123"), "x": {"next_after": "DECOY", "has_more": True}}
+    first = {"as_of_seq": 9, "next_after": "ABC123", "has_more": True, "entries": [decoy]}
+    pages = {
+        None: first,
+        "ABC123": {
+            "entries": [entry_json("XYZ789")],
+            "as_of_seq": 9,
+            "next_after": "XYZ789",
+            "has_more": False,
+        },
+        "DECOY": {
+            "entries": [entry_json("EVIL666")],
+            "as_of_seq": 9,
+            "next_after": "EVIL666",
+            "has_more": False,
+        },
+    }
+    with HostileServer() as server:
+        server.on(
+            "GET",
+            CHANGES_PATH,
+            json_answer(resync_required(9), status=410),
+            json_answer(page([], 9)),
+        )
+        server.on("GET", SNAPSHOT_PATH, _answer_by_after(pages))
+        with make_client(server.url) as client:
+            status = SyncWorker(store, client).sync_once()
+        asked = sorted(
+            parse_qs(urlsplit(seen.path).query).get("after", [""])[0]
+            for seen in server.seen("GET", SNAPSHOT_PATH)
+        )
+
+    assert asked == ["", "ABC123", "DECOY"]
+    assert status.online and status.cache_entries == 2
+    assert store.blacklist.get("EVIL666") is None
+    assert store.blacklist.get("XYZ789") is not None
+    assert not [t for t in threading.enumerate() if t.name.startswith("snapshot-ahead")]
