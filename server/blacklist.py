@@ -17,7 +17,7 @@ from sqlalchemy import Row, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from server.db import utcnow
-from server.flags import dismissed_session_ids
+from server.flags import FlagKeys, dismissed_session_ids, entry_changed
 from server.models import (
     STATE_ROW_ID,
     BlacklistChange,
@@ -96,7 +96,9 @@ def refresh_entry(
     ``keep`` prunes the change log to that many rows afterwards.
 
     The feed lock is taken only when something changed: the common case (a read of a
-    plate whose entry is current) writes nothing and waits for no one. Whatever this
+    plate whose entry is current) writes nothing and waits for no one. Under that lock
+    the flag counters of ``server_state`` and the flag list's side tables follow the
+    entry (``server.flags.entry_changed``). Whatever this
     first look finds, the entry is recomputed under the lock before it is written, as a
     writer that changed the sessions meanwhile may have published it already.
     """
@@ -108,6 +110,7 @@ def refresh_entry(
     if not owing:
         if existing is None:
             return None
+        entry_changed(session, state=state, before=FlagKeys.of_entry(existing), after=None)
         session.delete(existing)
         seq = append_change(session, state=state, plate=plate, action="remove", entry=None)
         logger.info("blacklist remove %s seq=%d", plate, seq)
@@ -120,6 +123,7 @@ def refresh_entry(
     stamp = now or utcnow()
     entry_json = EntryOut.model_validate({**content, "updated_at": stamp}).model_dump(mode="json")
     seq = append_change(session, state=state, plate=plate, action="upsert", entry=entry_json)
+    before = None if existing is None else FlagKeys.of_entry(existing)
     if existing is None:
         existing = BlacklistEntry(plate=plate)
         session.add(existing)
@@ -129,6 +133,7 @@ def refresh_entry(
     existing.last_seq = seq
     existing.entry = entry_json
     existing.lots = BlacklistEntry.lots_text(row.lot_id for row in owing)
+    entry_changed(session, state=state, before=before, after=FlagKeys.of_entry(existing))
     logger.info("blacklist upsert %s status=%s unpaid=%d seq=%d", plate, status, unpaid, seq)
     _maybe_prune(session, state=state, keep=keep)
     return existing

@@ -12,33 +12,57 @@ import base64
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
+    Connection,
     Integer,
     ScalarSelect,
     Select,
     and_,
+    delete,
+    exists,
     func,
+    insert,
     literal,
     select,
+    text,
     tuple_,
     union_all,
+    update,
 )
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from server.db import Base, utcnow
-from server.models import BlacklistEntry, FlagHistory, ParkingSession, PlateRead, lot_token
-from server.schemas import FlagOut
+from server.db import utcnow
+from server.models import (
+    STATE_ROW_ID,
+    BlacklistEntry,
+    FlagHistory,
+    FlagLot,
+    ParkingSession,
+    PlateGram,
+    PlateRead,
+    ServerState,
+)
+from server.schemas import INT32_MAX, PLATE_MAX, FlagOut
 
 CURRENT = ("active", "disputed")
 HISTORY = ("cleared", "waived")
+#: How many flags of each status there are (``server_state``, migration 0008).
+COUNTERS: dict[str, InstrumentedAttribute[int]] = {
+    "active": ServerState.active_flags,
+    "disputed": ServerState.disputed_flags,
+    "waived": ServerState.waived_flags,
+    "cleared": ServerState.cleared_flags,
+}
+#: The plate search's pieces (``flag_plate_grams``): shorter needles scan the plates.
+GRAM = 3
 
 
 @dataclass(frozen=True)
@@ -50,6 +74,11 @@ class FlagFilter:
     min_cents: int | None = None
     since: datetime | None = None
     plate: str | None = None
+
+    @property
+    def only_statuses(self) -> bool:
+        """True when nothing but the statuses narrows the list (its total is counted)."""
+        return not (self.lot or self.plate or self.min_cents is not None or self.since)
 
 
 @dataclass(frozen=True)
@@ -70,14 +99,24 @@ class FlagCursor:
 
     @classmethod
     def decode(cls, text: str) -> FlagCursor:
-        """The cursor ``encode`` wrote; ValueError for anything else."""
+        """The cursor ``encode`` wrote; ValueError for anything else (a client sends it,
+        so every value is checked against what the columns hold)."""
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
             changed_at, plate, row_id = json.loads(raw)
             moment = datetime.fromisoformat(changed_at)
-        except (ValueError, TypeError, UnicodeDecodeError) as error:
+            if moment.tzinfo is not None:
+                moment = moment.astimezone(UTC)
+        except (ValueError, TypeError, OverflowError) as error:
             raise ValueError(f"not a flag cursor: {text!r}") from error
-        if moment.tzinfo is None or not isinstance(plate, str) or type(row_id) is not int:
+        if (
+            moment.tzinfo is None
+            or not isinstance(plate, str)
+            or not 0 < len(plate) <= PLATE_MAX
+            or "\x00" in plate
+            or type(row_id) is not int
+            or not 0 <= row_id <= INT32_MAX
+        ):
             raise ValueError(f"not a flag cursor: {text!r}")
         return cls(moment, plate, row_id)
 
@@ -101,6 +140,109 @@ def dismissed_session_ids(session: Session, *, plate: str) -> set[int]:
     return {int(i) for ids in rows for i in ids}
 
 
+# -- keeping the counters, flag_lots and the plate pieces in step -------------------------
+
+
+@dataclass(frozen=True)
+class FlagKeys:
+    """What the flag list's counters and side tables hold of one flag."""
+
+    plate: str
+    status: str
+    changed_at: datetime
+    unpaid_cents: int
+    lots: tuple[str, ...]
+    #: 0 for a current flag (an entry), the history row's id for a decided one.
+    row_id: int = 0
+
+    @classmethod
+    def of_entry(cls, entry: BlacklistEntry) -> FlagKeys:
+        """The keys of a blacklist entry as it stands (its lots: those of its sessions)."""
+        lots = {session["lot_id"] for session in entry.entry.get("sessions", [])}
+        return cls(entry.plate, entry.status, entry.updated_at, entry.unpaid_cents, tuple(lots))
+
+    def lot_rows(self) -> list[dict[str, Any]]:
+        """This flag's ``flag_lots`` rows."""
+        return [
+            {
+                "lot": lot,
+                "changed_at": self.changed_at,
+                "plate": self.plate,
+                "row_id": self.row_id,
+                "status": self.status,
+                "unpaid_cents": self.unpaid_cents,
+            }
+            for lot in sorted(set(self.lots))
+        ]
+
+
+def plate_grams(plate: str) -> list[str]:
+    """The distinct three-character pieces of ``plate`` (none when it is shorter)."""
+    return sorted({plate[i : i + GRAM] for i in range(len(plate) - GRAM + 1)})
+
+
+def _is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _add_grams(session: Session, plate: str) -> None:
+    """Make ``plate`` findable by the SQLite plate search (PostgreSQL indexes it itself)."""
+    grams = plate_grams(plate)
+    if grams and _is_sqlite(session):
+        session.execute(
+            sqlite_insert(PlateGram.__table__).on_conflict_do_nothing(),
+            [{"gram": gram, "plate": plate} for gram in grams],
+        )
+
+
+def _drop_grams(session: Session, plate: str) -> None:
+    """Forget ``plate``'s pieces once it has no entry (gone now) and no decided flag."""
+    grams = plate_grams(plate)
+    if grams and _is_sqlite(session):
+        session.execute(
+            delete(PlateGram.__table__).where(
+                PlateGram.gram.in_(grams),
+                PlateGram.plate == plate,
+                ~exists().where(FlagHistory.plate == plate),
+            )
+        )
+
+
+def _count(state: ServerState, status: str, step: int) -> None:
+    name = COUNTERS[status].key
+    setattr(state, name, getattr(state, name) + step)
+
+
+def entry_changed(
+    session: Session, *, state: ServerState, before: FlagKeys | None, after: FlagKeys | None
+) -> None:
+    """Keep the flag counters, ``flag_lots`` and the plate pieces in step with one entry
+    created (``before`` None), changed, or removed (``after`` None).
+
+    ``state`` must be the ``server_state`` row locked by this transaction (``refresh_entry``
+    holds it whenever an entry is written), so no two writers count at once.
+    """
+    if before is not None:
+        _count(state, before.status, -1)
+        lots = FlagLot.__table__.c
+        session.execute(
+            delete(FlagLot.__table__).where(
+                lots.lot.in_(sorted(set(before.lots))),
+                lots.changed_at == before.changed_at,
+                lots.plate == before.plate,
+                lots.row_id == 0,
+            )
+        )
+    if after is not None:
+        _count(state, after.status, +1)
+        if rows := after.lot_rows():
+            session.execute(insert(FlagLot.__table__), rows)
+    if before is None and after is not None:
+        _add_grams(session, after.plate)
+    elif after is None and before is not None:
+        _drop_grams(session, before.plate)
+
+
 def add_history(
     session: Session,
     *,
@@ -113,7 +255,12 @@ def add_history(
     reason: str | None,
     now: datetime | None = None,
 ) -> FlagHistory:
-    """Record that the flag over ``rows`` ended as ``status`` (cleared or waived)."""
+    """Record that the flag over ``rows`` ended as ``status`` (cleared or waived).
+
+    The decided flags' counter goes up in this transaction (``UPDATE ... SET x = x + 1``
+    holds the ``server_state`` row until the decision commits, as the entry's refresh
+    that follows does anyway); its lots and plate pieces are written with it.
+    """
     item = FlagHistory(
         plate=plate,
         status=status,
@@ -129,7 +276,73 @@ def add_history(
     )
     session.add(item)
     session.flush()
+    counter = COUNTERS[status]
+    session.execute(
+        update(ServerState).where(ServerState.id == STATE_ROW_ID).values({counter: counter + 1})
+    )
+    keys = FlagKeys(plate, status, item.decided_at, item.unpaid_cents, tuple(item.lots), item.id)
+    if lot_rows := keys.lot_rows():
+        session.execute(insert(FlagLot.__table__), lot_rows)
+    _add_grams(session, plate)
     return item
+
+
+# Rebuilding what the counters and side tables hold from the flags themselves: migration
+# 0008 does it once; a tool that writes entries or decided flags in bulk, bypassing
+# refresh_entry and add_history (bench/blacklist_fill.py), does it afterwards.
+_LOTS_SQL = {
+    "sqlite": (
+        "INSERT INTO flag_lots (lot, changed_at, plate, row_id, status, unpaid_cents)"
+        " SELECT DISTINCT json_extract(s.value, '$.lot_id'), e.updated_at, e.plate, 0,"
+        " e.status, e.unpaid_cents"
+        " FROM blacklist_entries AS e, json_each(e.entry, '$.sessions') AS s",
+        "INSERT INTO flag_lots (lot, changed_at, plate, row_id, status, unpaid_cents)"
+        " SELECT DISTINCT l.value, h.decided_at, h.plate, h.id, h.status, h.unpaid_cents"
+        " FROM flag_history AS h, json_each(h.lots) AS l",
+    ),
+    "postgresql": (
+        "INSERT INTO flag_lots (lot, changed_at, plate, row_id, status, unpaid_cents)"
+        " SELECT DISTINCT s ->> 'lot_id', e.updated_at, e.plate, 0, e.status,"
+        " e.unpaid_cents FROM blacklist_entries AS e,"
+        " jsonb_array_elements(CAST(e.entry AS JSONB) -> 'sessions') AS s",
+        "INSERT INTO flag_lots (lot, changed_at, plate, row_id, status, unpaid_cents)"
+        " SELECT DISTINCT l, h.decided_at, h.plate, h.id, h.status, h.unpaid_cents"
+        " FROM flag_history AS h, jsonb_array_elements_text(CAST(h.lots AS JSONB)) AS l",
+    ),
+}
+_GRAMS_SQL = (
+    "INSERT OR IGNORE INTO flag_plate_grams (gram, plate)"
+    " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :last),"
+    " p(plate) AS (SELECT plate FROM blacklist_entries UNION SELECT plate FROM flag_history)"
+    " SELECT substr(p.plate, n.i, 3), p.plate FROM p, n WHERE n.i <= length(p.plate) - 2"
+    " ORDER BY 1, 2"
+)
+
+
+def rebuild_flag_index(connection: Connection) -> None:
+    """Recount the flags per status and refill ``flag_lots`` and the plate pieces from
+    the blacklist entries and the decided flags. The caller commits."""
+    dialect = connection.dialect.name
+    connection.execute(
+        update(ServerState)
+        .where(ServerState.id == STATE_ROW_ID)
+        .values(
+            {
+                counter: select(func.count())
+                .select_from(model)
+                .where(model.status == status)
+                .scalar_subquery()
+                for status, counter in COUNTERS.items()
+                for model in [BlacklistEntry if status in CURRENT else FlagHistory]
+            }
+        )
+    )
+    connection.execute(delete(FlagLot.__table__))
+    for statement in _LOTS_SQL[dialect]:
+        connection.execute(text(statement))
+    connection.execute(delete(PlateGram.__table__))
+    if dialect == "sqlite":
+        connection.execute(text(_GRAMS_SQL), {"last": PLATE_MAX - GRAM + 1})
 
 
 def entry_flag(entry: BlacklistEntry) -> dict[str, Any]:
@@ -170,6 +383,9 @@ def history_flag(row: FlagHistory) -> dict[str, Any]:
     }
 
 
+# -- the list's query -------------------------------------------------------------------
+
+
 class TextPosition(FunctionElement[int]):
     """Where ``needle`` starts in ``text`` (from 1; 0 when absent): ``TextPosition(text,
     needle)``. Case-sensitive on every database, unlike SQLite's ``LIKE``."""
@@ -188,80 +404,108 @@ def _instr(element: TextPosition, compiler: SQLCompiler, **kw: Any) -> str:
     return f"instr({compiler.process(element.clauses, **kw)})"
 
 
-class JsonListHas(FunctionElement[bool]):
-    """True when the JSON list ``column`` holds the string ``value`` as one of its items:
-    ``JsonListHas(column, value)`` (exact: ``north`` is not found in ``["north-2"]``)."""
+@dataclass(frozen=True)
+class _PlateSearch:
+    """The plate filter (the plate contains ``needle``) as each database finds it fast."""
 
-    type = Boolean()
-    inherit_cache = True
+    needle: str
+    sqlite: bool
 
+    @property
+    def indexed(self) -> bool:
+        """True when an index finds the few plates that contain the needle: it has a
+        three-character piece (SQLite's ``flag_plate_grams``, PostgreSQL's pg_trgm)."""
+        return len(self.needle) >= GRAM
 
-@compiles(JsonListHas)
-def _jsonb_has(element: JsonListHas, compiler: SQLCompiler, **kw: Any) -> str:
-    column, value = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"(CAST({column} AS JSONB) ? {value})"
-
-
-@compiles(JsonListHas, "sqlite")
-def _json_each_has(element: JsonListHas, compiler: SQLCompiler, **kw: Any) -> str:
-    column, value = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = {value})"
+    def term(self, column: InstrumentedAttribute[str]) -> ColumnElement[bool]:
+        """``column`` contains the needle."""
+        if not self.sqlite:
+            # LIKE, which the pg_trgm index serves (case-sensitive on PostgreSQL).
+            return column.contains(self.needle, autoescape=True)
+        found = TextPosition(column, self.needle) > 0
+        if not self.indexed:  # one or two characters: every plate is read
+            return found
+        # Plates that have every piece of the needle, then the exact test on those few.
+        grams = plate_grams(self.needle)
+        having_all = (
+            select(PlateGram.plate)
+            .where(PlateGram.gram.in_(grams))
+            .group_by(PlateGram.plate)
+            .having(func.count() == len(grams))
+        )
+        return and_(column.in_(having_all), found)
 
 
 @dataclass(frozen=True)
 class _Source:
-    """One table the list draws from: current flags (entries) or decided ones (history)."""
+    """One table the list draws from: current flags (entries), decided ones (history),
+    or both at once through ``flag_lots`` when a lot is asked for."""
 
-    model: type[BlacklistEntry] | type[FlagHistory]
+    model: type[BlacklistEntry] | type[FlagHistory] | type[FlagLot]
     statuses: tuple[str, ...]
     changed_at: InstrumentedAttribute[datetime]
     #: The history row's id; a literal 0 for entries, whose plate is already unique.
     row_id: ColumnElement[int]
-    #: Statuses that only a few rows have.
-    few: tuple[str, ...] = ()
 
-    def conditions(self, flt: FlagFilter) -> list[ColumnElement[bool]] | None:
-        """The WHERE terms of ``flt`` on this table; None when no wanted status lives here."""
-        statuses = self._statuses(flt)
-        if not statuses:
-            return None
-        return [*self._status_terms(statuses), *self._filters(flt)]
+    def wanted(self, flt: FlagFilter) -> list[str]:
+        """The statuses of ``flt`` that live in this table."""
+        return [status for status in self.statuses if status in flt.statuses]
 
-    def _statuses(self, flt: FlagFilter) -> list[str]:
-        return [s for s in flt.statuses if s in self.statuses]
+    def keys(
+        self, flt: FlagFilter, search: _PlateSearch | None, after: FlagCursor | None
+    ) -> Select[Any]:
+        """The sort keys of the rows matching ``flt`` (after ``after``), in an order an
+        index follows: (changed_at, plate, row_id)."""
+        terms = [*self._status_terms(self.wanted(flt)), *self._filters(flt, search)]
+        if after is not None:
+            terms.append(self._after(after))
+        return select(
+            self.model.plate.label("plate"),
+            self.changed_at.label("changed_at"),
+            self.row_id.label("row_id"),
+        ).where(*terms)
+
+    def count(self, flt: FlagFilter, search: _PlateSearch | None) -> ScalarSelect[int]:
+        """How many rows of this table match ``flt``."""
+        terms = [*self._status_terms(self.wanted(flt)), *self._filters(flt, search)]
+        return select(func.count()).select_from(self.model).where(*terms).scalar_subquery()
 
     def _status_terms(self, statuses: list[str]) -> list[ColumnElement[bool]]:
         # Every status of the table wanted: no term at all (a CHECK constraint allows no
-        # other), so the order's index serves the page and the count is a plain count.
+        # other), so the order's index serves the page.
         if set(statuses) == set(self.statuses):
             return []
         return [self.model.status.in_(statuses)]
 
-    def _filters(self, flt: FlagFilter) -> list[ColumnElement[bool]]:
+    def _filters(self, flt: FlagFilter, search: _PlateSearch | None) -> list[ColumnElement[bool]]:
         model = self.model
         terms: list[ColumnElement[bool]] = []
-        if flt.plate:
-            terms.append(model.plate.contains(flt.plate, autoescape=True))
+        if flt.lot:
+            terms.append(FlagLot.lot == flt.lot if model is FlagLot else self._in_lot(flt.lot))
+        if search is not None:
+            terms.append(search.term(model.plate))
         if flt.min_cents is not None:
             terms.append(model.unpaid_cents >= flt.min_cents)
         if flt.since is not None:
             terms.append(self.changed_at >= flt.since)
-        if flt.lot:
-            terms.append(self.has_lot(flt.lot))
         return terms
 
-    def has_lot(self, lot: str) -> ColumnElement[bool]:
-        """One of the flag's sessions is in ``lot`` (exactly that lot id)."""
-        if self.model is BlacklistEntry:
-            return TextPosition(BlacklistEntry.lots, lot_token(lot)) > 0
-        return JsonListHas(FlagHistory.lots, lot)
+    def _in_lot(self, lot: str) -> ColumnElement[bool]:
+        """One of the flag's sessions is in ``lot``: its ``flag_lots`` row, found by its
+        whole key (for the few flags a plate search found)."""
+        model = self.model
+        return exists().where(
+            FlagLot.lot == lot,
+            FlagLot.changed_at == self.changed_at,
+            FlagLot.plate == model.plate,
+            FlagLot.row_id == self.row_id,
+        )
 
-    def after(self, cursor: FlagCursor) -> ColumnElement[bool]:
+    def _after(self, cursor: FlagCursor) -> ColumnElement[bool]:
         """Rows that come after ``cursor`` in the list's order (the order's index seeks
         to them): (changed_at, plate, row_id) below the cursor's, all descending."""
-        model = self.model
-        if model is FlagHistory:
-            return tuple_(FlagHistory.decided_at, FlagHistory.plate, FlagHistory.id) < tuple_(
+        if self.model is not BlacklistEntry:
+            return tuple_(self.changed_at, self.model.plate, self.row_id) < tuple_(
                 cursor.changed_at, cursor.plate, cursor.row_id
             )
         # An entry's row id is 0: after a decision of its own plate at the same instant
@@ -270,56 +514,32 @@ class _Source:
         theirs = tuple_(cursor.changed_at, cursor.plate)
         return mine <= theirs if cursor.row_id > 0 else mine < theirs
 
-    def keys(self, terms: list[ColumnElement[bool]]) -> Select[Any]:
-        """The sort keys of the rows passing ``terms`` (an index covers them)."""
-        return select(
-            self.model.plate.label("plate"),
-            self.changed_at.label("changed_at"),
-            self.row_id.label("row_id"),
-        ).where(*terms)
 
-    def count(self, flt: FlagFilter) -> ColumnElement[int]:
-        """How many rows pass ``flt`` (``conditions`` gave terms for it)."""
-        statuses, terms = self._statuses(flt), self._filters(flt)
-        unwanted = [s for s in self.statuses if s not in statuses]
-        if unwanted and set(unwanted) <= set(self.few) and not terms:
-            # Few rows have the statuses left out (disputes are the exception): count all
-            # rows less those, a plain count and a short range of the status index,
-            # rather than nearly every row of that index. Not with other filters: a plan
-            # for them without the status may have to read far more rows.
-            less = self.model.status.in_(unwanted)
-            return _count(self.model, []) - _count(self.model, [less])
-        return _count(self.model, [*self._status_terms(statuses), *terms])
+_ENTRIES = _Source(BlacklistEntry, CURRENT, BlacklistEntry.updated_at, literal(0, Integer))
+_HISTORY = _Source(FlagHistory, HISTORY, FlagHistory.decided_at, FlagHistory.id)
+_LOTS = _Source(FlagLot, CURRENT + HISTORY, FlagLot.changed_at, FlagLot.row_id)
 
 
-def _count(model: type[Base], terms: list[ColumnElement[bool]]) -> ScalarSelect[int]:
-    return select(func.count()).select_from(model).where(*terms).scalar_subquery()
-
-
-_SOURCES = (
-    _Source(BlacklistEntry, CURRENT, BlacklistEntry.updated_at, literal(0, Integer), ("disputed",)),
-    _Source(FlagHistory, HISTORY, FlagHistory.decided_at, FlagHistory.id),
-)
+def _sources(flt: FlagFilter, search: _PlateSearch | None) -> list[_Source]:
+    """The tables the list reads for ``flt``: the entries and the decided flags, or
+    ``flag_lots`` for a lot, unless an indexed plate search finds fewer flags than the
+    lot has (then each of those is looked up in ``flag_lots``)."""
+    by_lot = bool(flt.lot) and not (search is not None and search.indexed)
+    candidates = (_LOTS,) if by_lot else (_ENTRIES, _HISTORY)
+    return [source for source in candidates if source.wanted(flt)]
 
 
 def _page_query(
-    wanted: list[tuple[_Source, list[ColumnElement[bool]]]],
-    *,
-    limit: int,
-    offset: int,
-    after: FlagCursor | None,
+    branches: list[Select[Any]], *, row_ids: bool, limit: int, offset: int
 ) -> Select[Any]:
-    """The page's rows, newest change first: the sort keys of both tables (UNION ALL)
-    ordered, cut to the page, then joined to their entry or history row."""
-    branches = [
-        source.keys(terms if after is None else [*terms, source.after(after)])
-        for source, terms in wanted
-    ]
+    """The page's rows, newest change first: the sort keys of every table (UNION ALL)
+    ordered, cut to the page, then joined to their entry or history row. ``row_ids``:
+    decided flags may be among them (one plate may have two decisions at one instant)."""
     keys = branches[0] if len(branches) == 1 else union_all(*branches)
     cols = keys.selected_columns
     order = [cols.changed_at.desc(), cols.plate.desc()]
-    if any(source.model is FlagHistory for source, _ in wanted):
-        order.append(cols.row_id.desc())  # one plate may have two decisions at one instant
+    if row_ids:
+        order.append(cols.row_id.desc())
     page = keys.order_by(*order).limit(limit).offset(offset).subquery("page")
     is_entry = page.c.row_id == 0
     return (
@@ -331,10 +551,17 @@ def _page_query(
     )
 
 
-def _total(session: Session, sources: list[_Source], flt: FlagFilter) -> int:
-    counts = [source.count(flt) for source in sources]
-    total = counts[0] if len(counts) == 1 else counts[0] + counts[1]
-    return int(session.scalar(select(total)) or 0)
+def _total(
+    session: Session, flt: FlagFilter, search: _PlateSearch | None, sources: list[_Source]
+) -> int:
+    """How many flags match ``flt``: the counters of its statuses when nothing else
+    narrows the list, else counted in SQL."""
+    if flt.only_statuses:
+        counters = [COUNTERS[status] for status in dict.fromkeys(flt.statuses)]
+        row = session.execute(select(*counters).where(ServerState.id == STATE_ROW_ID)).one()
+        return sum(row)
+    counts = [source.count(flt, search) for source in sources]
+    return sum(session.execute(select(*counts)).one())
 
 
 def last_sightings(session: Session, plates: Iterable[str]) -> dict[str, tuple[datetime, str]]:
@@ -381,15 +608,18 @@ def page_flags(
     cursor of the next page. ``after`` starts the page after that cursor (``offset``
     then skips rows from there).
 
-    Filters, order, paging and the count all run in SQL, over the current flags and
-    the decided ones at once (UNION ALL); only the page's rows are read in full.
+    Filters, order and paging run in SQL, over the current flags and the decided ones
+    at once (UNION ALL), or over ``flag_lots`` for a lot; only the page's rows are read
+    in full. The total is exact: the per-status counters of ``server_state`` when
+    only statuses are asked for, else a count in SQL.
     """
-    wanted = [
-        (source, terms) for source in _SOURCES if (terms := source.conditions(flt)) is not None
-    ]
-    if not wanted:
+    search = _PlateSearch(flt.plate, _is_sqlite(session)) if flt.plate else None
+    sources = _sources(flt, search)
+    if not sources:
         return FlagPage([], 0, None)
-    query = _page_query(wanted, limit=limit, offset=offset, after=after)
+    branches = [source.keys(flt, search, after) for source in sources]
+    row_ids = any(source.model is not BlacklistEntry for source in sources)
+    query = _page_query(branches, row_ids=row_ids, limit=limit, offset=offset)
     items, last = [], None
     for changed_at, plate, row_id, entry, history in session.execute(query):
         if entry is not None:
@@ -398,7 +628,7 @@ def page_flags(
             items.append(history_flag(history))
         last = FlagCursor(changed_at, plate, row_id)
     next_after = last if len(items) == limit else None
-    total = _total(session, [source for source, _terms in wanted], flt)
+    total = _total(session, flt, search, sources)
     return FlagPage(with_sightings(session, items), total, next_after)
 
 

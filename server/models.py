@@ -15,9 +15,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Text,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -35,6 +37,8 @@ HISTORY_SOURCES = ("supervisor", "booth")
 WAIVER_STATUSES = ("pending", "approved", "refused", "cancelled")
 EVIDENCE_KINDS = ("snapshot", "crop")
 STATE_ROW_ID = 1
+#: Declared empty on SQLite (``WHERE 0``): see ``plate_search_index``.
+_NOWHERE = text("0")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -91,6 +95,20 @@ class ParkingSession(Base):
         return 0
 
 
+def plate_search_index(name: str) -> Index:
+    """The supervisor's plate search on PostgreSQL: a ``pg_trgm`` GIN index on ``plate``
+    (migration 0008), which serves ``LIKE '%AB1%'``. SQLite has no trigram index type
+    (there plates are searched through ``flag_plate_grams``), so the same name is an
+    empty partial index there and the schema matches these models on both databases."""
+    return Index(
+        name,
+        "plate",
+        postgresql_using="gin",
+        postgresql_ops={"plate": "gin_trgm_ops"},
+        sqlite_where=_NOWHERE,
+    )
+
+
 def lot_token(lot_id: str) -> str:
     """``lot_id`` as it stands in ``BlacklistEntry.lots``, framed by ``|``: ``|north|``.
 
@@ -104,20 +122,20 @@ def lot_token(lot_id: str) -> str:
 class BlacklistEntry(Base):
     """A plate that owes money; ``entry`` holds the JSON entry object last published.
 
-    ``lots`` repeats the entry's lots as text (``|north|south|``, see ``lot_token``) so
-    the supervisor's lot filter runs in SQL (migration 0006).
+    ``lots`` repeats the entry's lots as text (``|north|south|``, see ``lot_token``),
+    written since migration 0006; the lot filter reads ``flag_lots`` since 0008.
     """
 
     __tablename__ = "blacklist_entries"
     __table_args__ = (
         CheckConstraint(_in("status", ENTRY_STATUSES), name="ck_blacklist_entries_status"),
         # The supervisor's flag list (migration 0006): its order, newest change first; the
-        # order within one status; and the counts of the amount and lot filters, which
-        # scan a small index instead of the table (whose rows carry the entry's JSON).
+        # order within one status; and the count of the amount filter, which scans a
+        # small index instead of the table (whose rows carry the entry's JSON).
         Index("ix_blacklist_entries_updated_at_plate", "updated_at", "plate"),
         Index("ix_blacklist_entries_status_updated_at_plate", "status", "updated_at", "plate"),
         Index("ix_blacklist_entries_unpaid_cents", "unpaid_cents"),
-        Index("ix_blacklist_entries_lots", "lots"),
+        plate_search_index("ix_blacklist_entries_plate_trgm"),
     )
 
     plate: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -150,13 +168,25 @@ class BlacklistChange(Base):
 
 
 class ServerState(Base):
-    """The single counter row: latest allocated seq and the pruned watermark."""
+    """The single counter row: latest allocated seq and the pruned watermark, and how
+    many flags there are per status (migration 0008).
+
+    ``active_flags`` / ``disputed_flags`` count the blacklist entries, kept in step by
+    ``refresh_entry`` under this row's lock; ``waived_flags`` / ``cleared_flags`` count
+    the ``flag_history`` rows, raised by ``add_history`` in the decision's transaction.
+    They are the totals of the unfiltered flag list, which would otherwise count up to
+    every entry for every page.
+    """
 
     __tablename__ = "server_state"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     latest_seq: Mapped[int] = mapped_column(Integer, default=0)
     pruned_seq: Mapped[int] = mapped_column(Integer, default=0)
+    active_flags: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    disputed_flags: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    waived_flags: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cleared_flags: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class PlateRead(Base):
@@ -311,6 +341,7 @@ class FlagHistory(Base):
         Index("ix_flag_history_plate", "plate"),
         # The supervisor's flag list: newest decision first (id breaks ties), paged in SQL.
         Index("ix_flag_history_decided_at_plate_id", "decided_at", "plate", "id"),
+        plate_search_index("ix_flag_history_plate_trgm"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -325,6 +356,58 @@ class FlagHistory(Base):
     decided_by: Mapped[str] = mapped_column(String(100))
     source: Mapped[str] = mapped_column(String(16))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FlagLot(Base):
+    """One lot of one flag, current or decided (migration 0008): the supervisor's lot
+    filter reads a lot's flags in the list's order from this table's key, and counts
+    them over that range, instead of testing every flag's lots.
+
+    ``row_id`` is 0 for a current flag (a blacklist entry, kept in step by
+    ``refresh_entry``) and the ``flag_history`` id of a decided one (written by
+    ``add_history``); ``changed_at`` is the entry's ``updated_at`` or the decision's
+    ``decided_at``; ``status`` and ``unpaid_cents`` are the flag's. The key carries
+    those two as well (PostgreSQL: INCLUDE; SQLite: the table is its key), so every
+    filter is answered from the key without reading a row.
+    """
+
+    __tablename__ = "flag_lots"
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            "lot",
+            "changed_at",
+            "plate",
+            "row_id",
+            name="pk_flag_lots",
+            postgresql_include=["status", "unpaid_cents"],
+        ),
+        CheckConstraint(
+            _in("status", ENTRY_STATUSES + HISTORY_STATUSES), name="ck_flag_lots_status"
+        ),
+        {"sqlite_with_rowid": False},
+    )
+
+    lot: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    plate: Mapped[str] = mapped_column(String(32))
+    row_id: Mapped[int] = mapped_column(Integer, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(16))
+    unpaid_cents: Mapped[int] = mapped_column(Integer)
+
+
+class PlateGram(Base):
+    """The plate search on SQLite (migration 0008): each three-character piece of every
+    plate that has a blacklist entry or a decided flag. A plate contains ``AB12`` only if
+    it has the pieces ``AB1`` and ``B12``, found through this table's key instead of
+    testing every plate. Kept on SQLite only; PostgreSQL's ``pg_trgm`` indexes do the
+    same there (``plate_search_index``) and this table stays empty.
+    """
+
+    __tablename__ = "flag_plate_grams"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    gram: Mapped[str] = mapped_column(String(3), primary_key=True)
+    plate: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 class WaiverRequest(Base):

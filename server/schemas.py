@@ -344,6 +344,10 @@ class FlagsPage(BaseModel):
     total: int
     limit: int
     offset: int
+    next_after: str | None = Field(
+        default=None,
+        description="send as `after` for the next page (null on the last page)",
+    )
 
 
 class ReasonIn(BaseModel):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
 from server.decisions import dismiss_flag, resolve_dispute
 from server.deps import SettingsDep, SupervisorCaller
-from server.flags import CURRENT, FlagFilter, list_flags
+from server.flags import CURRENT, FlagCursor, FlagFilter, page_flags
 from server.models import SupervisorToken
 from server.plates import normalize_plate
 from server.routes.common import SUPERVISOR_RESPONSES, Limit, Offset, PlateParam
@@ -28,6 +29,29 @@ from server.schemas import (
 )
 
 router = APIRouter(prefix="/supervisor", tags=["supervisor"], responses=SUPERVISOR_RESPONSES)
+
+#: A page's ``next_after``: where the next page starts.
+AfterParam = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=512,  # a cursor of a 32-character CJK plate is about 340
+        pattern="^[A-Za-z0-9_-]+$",
+        description="the `next_after` of the page before: the next page, however deep",
+    ),
+]
+
+
+def _cursor(after: str | None) -> FlagCursor | None:
+    """The decoded ``after``; 422 ``invalid_request`` (as any bad query) when it is not a
+    ``next_after`` this server wrote."""
+    if after is None:
+        return None
+    try:
+        return FlagCursor.decode(after)
+    except ValueError as error:
+        problem = {"loc": ("query", "after"), "msg": "not a next_after", "type": "value_error"}
+        raise RequestValidationError([problem]) from error
 
 
 @router.get("/flags", response_model=FlagsPage)
@@ -49,8 +73,10 @@ async def flags(
     plate: Annotated[str | None, Query(max_length=32, description="plate contains")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    after: AfterParam = None,
 ) -> FlagsPage:
-    """Flagged vehicles, newest change first; ``waived`` / ``cleared`` are decided flags."""
+    """Flagged vehicles, newest change first; ``waived`` / ``cleared`` are decided flags.
+    ``after`` (a page's ``next_after``) starts after that page, ``offset`` skips rows."""
     flt = FlagFilter(
         statuses=(status,) if status else CURRENT,
         lot=lot or None,
@@ -58,10 +84,17 @@ async def flags(
         since=since,
         plate=normalize_plate(plate or "") or None,
     )
+    cursor = _cursor(after)
 
     def work(session: Session, _login: SupervisorToken) -> FlagsPage:
-        items, total = list_flags(session, flt, limit=limit, offset=offset)
-        return FlagsPage(items=items, total=total, limit=limit, offset=offset)
+        page = page_flags(session, flt, limit=limit, offset=offset, after=cursor)
+        return FlagsPage(
+            items=page.items,
+            total=page.total,
+            limit=limit,
+            offset=offset,
+            next_after=None if page.next_after is None else page.next_after.encode(),
+        )
 
     return await caller.read(work)
 

@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import Connection, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.blacklist import refresh_entry
 from server.config import ServerSettings
 from server.db import make_engine, make_session_factory
-from server.flags import FlagCursor, FlagFilter, add_history, list_flags, page_flags
+from server.flags import (
+    FlagCursor,
+    FlagFilter,
+    add_history,
+    list_flags,
+    page_flags,
+    rebuild_flag_index,
+)
 from server.migrate import upgrade_to_head
-from server.models import Lot, ParkingSession
+from server.models import (
+    STATE_ROW_ID,
+    BlacklistEntry,
+    FlagHistory,
+    FlagLot,
+    Lot,
+    ParkingSession,
+    PlateGram,
+    ServerState,
+)
 from tests.server.helpers import API, all_changes, history, outcome_body, unpaid_ids
 from tests.server.test_supervisor_common import SUP, audit_rows, sighted, sup_headers
 
@@ -458,3 +476,202 @@ def test_the_lot_filter_follows_the_sessions_still_owed(client: TestClient, auth
     north = _flags(client, sup, lot="north")
     (abc,) = [item for item in north["items"] if item["plate"] == "ABC123"]
     assert (abc["lots"], abc["unpaid_cents"]) == (["north"], 1200)
+
+
+# -- exact totals from counters, deep pages through the route (issue 26) -------------
+
+OWING = ("ABC123", "7XYZ042", "TUV246", "WXY135", "LMN802")  # demo plates not listed yet
+
+
+def _totals(client: TestClient, sup: dict, **params: object) -> int:
+    return _flags(client, sup, **params)["total"]
+
+
+def _stored_counts(app: FastAPI) -> dict[str, int]:
+    """The flags per status as the tables hold them, counted the slow way."""
+    with app.state.session_factory() as session:
+        counts = dict.fromkeys(EVERY_STATUS, 0)
+        for model in (BlacklistEntry, FlagHistory):
+            rows = session.execute(select(model.status, func.count()).group_by(model.status))
+            counts.update({status: int(n) for status, n in rows})
+        return counts
+
+
+def _side_tables(connection: Connection) -> tuple[object, ...]:
+    state = connection.execute(
+        select(
+            ServerState.active_flags,
+            ServerState.disputed_flags,
+            ServerState.waived_flags,
+            ServerState.cleared_flags,
+        ).where(ServerState.id == STATE_ROW_ID)
+    ).one()
+    lots = sorted(connection.execute(select(FlagLot.__table__)).all())
+    grams = sorted(connection.execute(select(PlateGram.__table__)).all())
+    return tuple(state), lots, grams
+
+
+def _assert_totals_are_exact(client: TestClient, sup: dict, app: FastAPI) -> None:
+    """Every status's total (from the counters) is the number of flags the list shows
+    and what a counted filter (min_cents=0 matches every flag) reports; the counters and
+    side tables are what rebuilding them from the flags gives."""
+    stored = _stored_counts(app)
+    for status in EVERY_STATUS:
+        page = _flags(client, sup, status=status, limit=500)
+        assert page["total"] == len(page["items"]) == stored[status], status
+        assert _totals(client, sup, status=status, min_cents=0) == page["total"], status
+    assert _totals(client, sup) == stored["active"] + stored["disputed"]
+    with app.state.engine.connect() as connection:
+        kept = _side_tables(connection)
+        rebuild_flag_index(connection)
+        rebuilt = _side_tables(connection)
+        connection.rollback()
+    assert kept == rebuilt
+
+
+def _waive(client: TestClient, auth: dict, sup: dict, plate: str, ids: list[int]) -> None:
+    body = {
+        "request_id": str(uuid.uuid4()),
+        "notice_id": str(uuid.uuid4()),
+        "plate": plate,
+        "session_ids": ids,
+        "reason": "hospital emergency",
+        "lane": "Exit 1",
+        "attendant": "alice",
+    }
+    assert client.post(f"{API}/waiver-requests", json=body, headers=auth).status_code == 200
+    decided = client.post(
+        f"{SUP}/waiver-requests/{body['request_id']}/decide",
+        json={"approve": True, "reason": "approved"},
+        headers=sup,
+    )
+    assert decided.status_code == 200, decided.text
+
+
+def _pay(client: TestClient, auth: dict, plate: str, ids: list[int]) -> None:
+    owed = {s["id"]: s["unpaid_cents"] for s in history(client, auth, plate)["sessions"]}
+    body = outcome_body(plate, ids, sum(owed[i] for i in ids))
+    assert client.post(f"{API}/outcomes", json=body, headers=auth).status_code == 200
+
+
+def test_the_totals_follow_every_decision_and_payment(
+    client: TestClient, auth_a: dict, app: FastAPI
+) -> None:
+    sup = sup_headers(client)
+    _assert_totals_are_exact(client, sup, app)  # the demo's two listed plates
+    for plate in OWING:
+        sighted(client, auth_a, plate)
+    assert _totals(client, sup) == 7
+    _assert_totals_are_exact(client, sup, app)
+
+    _dispute(client, auth_a, "TUV246")
+    _dispute(client, auth_a, "WXY135")
+    assert (_totals(client, sup, status="active"), _totals(client, sup, status="disputed")) == (
+        5,
+        2,
+    )
+    _assert_totals_are_exact(client, sup, app)
+
+    dismissed = client.post(f"{SUP}/flags/7XYZ042/dismiss", json={"reason": "x"}, headers=sup)
+    assert dismissed.status_code == 200
+    for plate, decision in (("TUV246", "upheld"), ("WXY135", "rejected")):
+        body = {"decision": decision, "reason": "checked"}
+        answer = client.post(f"{SUP}/disputes/{plate}/resolve", json=body, headers=sup)
+        assert answer.status_code == 200, answer.text
+    assert [_totals(client, sup, status=s) for s in EVERY_STATUS] == [5, 0, 1, 1]
+    _assert_totals_are_exact(client, sup, app)
+
+    # ABC123 keeps a debt after one session is waived; LMN802 pays all, WXY135 a part.
+    _waive(client, auth_a, sup, "ABC123", unpaid_ids(client, auth_a, "ABC123")[:1])
+    _pay(client, auth_a, "LMN802", unpaid_ids(client, auth_a, "LMN802"))
+    _pay(client, auth_a, "WXY135", unpaid_ids(client, auth_a, "WXY135")[:1])
+    assert [_totals(client, sup, status=s) for s in EVERY_STATUS] == [4, 0, 2, 1]
+    _assert_totals_are_exact(client, sup, app)
+
+
+def test_the_route_pages_after_a_cursor_as_through_offsets(
+    client: TestClient, auth_a: dict
+) -> None:
+    for plate in OWING:
+        sighted(client, auth_a, plate)
+    sup = sup_headers(client)
+    everything = [item["plate"] for item in _flags(client, sup, limit=500)["items"]]
+    assert len(everything) == 7
+    by_cursor, after, pages = [], None, 0
+    while True:
+        params = {"limit": 2} if after is None else {"limit": 2, "after": after}
+        page = _flags(client, sup, **params)
+        by_cursor += [item["plate"] for item in page["items"]]
+        pages += 1
+        assert page["total"] == 7
+        after = page["next_after"]
+        if after is None:
+            break
+    assert (by_cursor, pages) == (everything, 4)
+    by_offset = [
+        item["plate"]
+        for offset in range(0, 8, 2)
+        for item in _flags(client, sup, limit=2, offset=offset)["items"]
+    ]
+    assert by_offset == everything
+    # After a cursor, an offset skips from there: the middle of the list either way.
+    second = _flags(client, sup, limit=2)["next_after"]
+    middle = _flags(client, sup, limit=2, after=second, offset=1)
+    assert [item["plate"] for item in middle["items"]] == everything[3:5]
+    assert [i["plate"] for i in _flags(client, sup, limit=2, offset=3)["items"]] == everything[3:5]
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        "nope",  # not base64 of JSON
+        "not base64!",
+        FlagCursor(T0, "ABC123", 1).encode()[:-4],  # cut short
+        "WzEsMiwzXQ",  # [1,2,3]
+        FlagCursor(T0, "ABC123", 2**40).encode(),  # no such id
+        FlagCursor(T0, "A\x00B", 1).encode(),  # NUL
+        "A" * 600,
+    ],
+)
+def test_an_after_that_is_not_a_cursor_is_422(client: TestClient, after: str) -> None:
+    response = client.get(f"{SUP}/flags", params={"after": after}, headers=sup_headers(client))
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert detail["code"] == "invalid_request"
+    assert [error["loc"] for error in detail["errors"]] == [["query", "after"]]
+
+
+SEARCHED = ("AB", "XAB", "ABC123", "ZZABCZ", "ABD", "京A12345", "A1", "C1C1C1")
+
+
+def test_the_plate_search_finds_every_plate_that_contains_the_text(
+    db: sessionmaker[Session],
+) -> None:
+    """Short texts read the plates, longer ones go through the pieces (SQLite) or
+    pg_trgm; with a lot, a long text looks each found flag up in flag_lots."""
+    with db() as session:
+        _lots(session, "north", "south")
+        for number, plate in enumerate(SEARCHED):
+            lot = "north" if number % 2 else "south"
+            _listed(session, plate, lot, minutes=number, disputed=number == 3)
+            _decided(session, plate, "north", minutes=number + 10, status="cleared")
+        session.commit()
+        for needle in ("A", "AB", "ABC", "ZABC", "C1C1", "1C1C1", "京A1", "A12345", "ABCX"):
+            for lot in (None, "north", "south"):
+                flt = FlagFilter(statuses=EVERY_STATUS, lot=lot, plate=needle)
+                items, total = list_flags(session, flt, limit=100, offset=0)
+                found = sorted((item.plate, item.status) for item in items)
+                expected = sorted(
+                    (plate, status)
+                    for number, plate in enumerate(SEARCHED)
+                    if needle in plate
+                    for status, lots in (
+                        (
+                            "disputed" if number == 3 else "active",
+                            "north" if number % 2 else "south",
+                        ),
+                        ("cleared", "north"),
+                    )
+                    if lot in (None, lots)
+                )
+                assert (found, total) == (expected, len(expected)), (needle, lot)
