@@ -353,6 +353,13 @@ def fill_blacklist(
                 _write(connection, BlacklistEntry.__table__, batch.entries)
                 _write(connection, BlacklistChange.__table__, batch.changes)
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # COPY wrote the session ids itself: move their sequence past them, or the
+                # server's next session would collide with the fill's.
+                connection.exec_driver_sql(
+                    "SELECT setval(pg_get_serial_sequence('parking_sessions', 'id'),"
+                    " GREATEST((SELECT max(id) FROM parking_sessions), 1))"
+                )
             connection.execute(
                 update(ServerState.__table__)
                 .where(ServerState.__table__.c.id == STATE_ROW_ID)
