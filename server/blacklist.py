@@ -13,7 +13,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, select
+from sqlalchemy import Row, Text, bindparam, cast, delete, func, select
 from sqlalchemy.orm import Session
 
 from server.db import utcnow
@@ -37,13 +37,18 @@ _entries = BlacklistEntry.__table__
 #: Built once: every change-feed poll and ping reads the feed position.
 SELECT_STATE = select(_state.c.latest_seq, _state.c.pruned_seq).where(_state.c.id == STATE_ROW_ID)
 SELECT_CHANGES = (
-    select(_changes.c.seq, _changes.c.plate, _changes.c.action, _changes.c.entry)
+    select(
+        _changes.c.seq,
+        _changes.c.plate,
+        _changes.c.action,
+        cast(_changes.c.entry, Text).label("entry_json"),
+    )
     .where(_changes.c.seq > bindparam("since"))
     .order_by(_changes.c.seq)
     .limit(bindparam("limit"))
 )
 SELECT_ENTRIES = (
-    select(_entries.c.plate, _entries.c.entry)
+    select(_entries.c.plate, cast(_entries.c.entry, Text).label("entry_json"))
     .where(_entries.c.plate > bindparam("after"))
     .order_by(_entries.c.plate)
     .limit(bindparam("limit"))
@@ -203,13 +208,14 @@ def prune_change_log(session: Session, *, keep: int) -> int:
 
 
 def changes_after(session: Session, *, since: int, limit: int) -> list[Row[Any]]:
-    """Up to ``limit`` changes with seq > ``since``, in seq order (seq, plate, action, entry)."""
+    """Up to ``limit`` changes with seq > ``since``, in seq order (seq, plate, action,
+    entry_json: the entry's stored JSON text, or None)."""
     return list(session.connection().execute(SELECT_CHANGES, {"since": since, "limit": limit}))
 
 
 def entries_after(session: Session, *, after: str, limit: int) -> list[Row[Any]]:
     """Up to ``limit`` entries whose plate sorts after ``after``, in plate order
-    (plate, entry)."""
+    (plate, entry_json: the entry's stored JSON text)."""
     return list(session.connection().execute(SELECT_ENTRIES, {"after": after, "limit": limit}))
 
 

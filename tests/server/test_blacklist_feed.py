@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -117,3 +118,25 @@ def test_snapshot_entries_match_latest_upserts(client: TestClient, auth_a: dict)
     latest = {c["plate"]: c["entry"] for c in all_changes(client, auth_a)}
     assert {e["plate"]: e for e in snapshot["entries"]} == latest
     assert snapshot["next_after"] == max(latest)
+
+
+def test_a_snapshot_page_stops_at_its_byte_budget_and_the_rest_follows(
+    client: TestClient, auth_a: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries with many sessions must not make a page larger than a booth accepts."""
+    from server.routes import blacklist as feed
+
+    _sight_all(client, auth_a)
+    full = client.get(f"{API}/blacklist", params={"limit": 100}, headers=auth_a).json()
+    monkeypatch.setattr(feed, "SNAPSHOT_MAX_BYTES", 1)  # one entry per page
+    after, entries = "", []
+    while True:
+        page = client.get(
+            f"{API}/blacklist", params={"after": after, "limit": 100}, headers=auth_a
+        ).json()
+        assert len(page["entries"]) == 1
+        entries += page["entries"]
+        if not page["has_more"]:
+            break
+        after = page["next_after"]
+    assert entries == full["entries"]
