@@ -33,7 +33,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -45,6 +45,7 @@ from server.models import (
     BlacklistEntry,
     FlagHistory,
     FlagLot,
+    FlagLotCount,
     ParkingSession,
     PlateGram,
     PlateRead,
@@ -74,11 +75,6 @@ class FlagFilter:
     min_cents: int | None = None
     since: datetime | None = None
     plate: str | None = None
-
-    @property
-    def only_statuses(self) -> bool:
-        """True when nothing but the statuses narrows the list (its total is counted)."""
-        return not (self.lot or self.plate or self.min_cents is not None or self.since)
 
 
 @dataclass(frozen=True)
@@ -190,7 +186,7 @@ def _add_grams(session: Session, plate: str) -> None:
     grams = plate_grams(plate)
     if grams and _is_sqlite(session):
         session.execute(
-            sqlite_insert(PlateGram.__table__).on_conflict_do_nothing(),
+            sqlite.insert(PlateGram.__table__).on_conflict_do_nothing(),
             [{"gram": gram, "plate": plate} for gram in grams],
         )
 
@@ -213,6 +209,23 @@ def _count(state: ServerState, status: str, step: int) -> None:
     setattr(state, name, getattr(state, name) + step)
 
 
+def _count_lots(session: Session, steps: dict[tuple[str, str], int]) -> None:
+    """Add ``steps`` (``(lot, status) -> change``) to ``flag_lot_counts``, one upsert."""
+    rows = [{"lot": lot, "status": status, "flags": n} for (lot, status), n in steps.items() if n]
+    if not rows:
+        return
+    table = FlagLotCount.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    upsert = dialect.insert(table)
+    session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[table.c.lot, table.c.status],
+            set_={"flags": table.c.flags + upsert.excluded.flags},
+        ),
+        rows,
+    )
+
+
 def entry_changed(
     session: Session, *, state: ServerState, before: FlagKeys | None, after: FlagKeys | None
 ) -> None:
@@ -222,8 +235,11 @@ def entry_changed(
     ``state`` must be the ``server_state`` row locked by this transaction (``refresh_entry``
     holds it whenever an entry is written), so no two writers count at once.
     """
+    steps: dict[tuple[str, str], int] = {}
     if before is not None:
         _count(state, before.status, -1)
+        for lot in set(before.lots):
+            steps[lot, before.status] = steps.get((lot, before.status), 0) - 1
         lots = FlagLot.__table__.c
         session.execute(
             delete(FlagLot.__table__).where(
@@ -235,8 +251,11 @@ def entry_changed(
         )
     if after is not None:
         _count(state, after.status, +1)
+        for lot in set(after.lots):
+            steps[lot, after.status] = steps.get((lot, after.status), 0) + 1
         if rows := after.lot_rows():
             session.execute(insert(FlagLot.__table__), rows)
+    _count_lots(session, steps)
     if before is None and after is not None:
         _add_grams(session, after.plate)
     elif after is None and before is not None:
@@ -283,6 +302,7 @@ def add_history(
     keys = FlagKeys(plate, status, item.decided_at, item.unpaid_cents, tuple(item.lots), item.id)
     if lot_rows := keys.lot_rows():
         session.execute(insert(FlagLot.__table__), lot_rows)
+    _count_lots(session, {(lot, status): 1 for lot in set(item.lots)})
     _add_grams(session, plate)
     return item
 
@@ -310,6 +330,10 @@ _LOTS_SQL = {
         " FROM flag_history AS h, jsonb_array_elements_text(CAST(h.lots AS JSONB)) AS l",
     ),
 }
+_LOT_COUNTS_SQL = (
+    "INSERT INTO flag_lot_counts (lot, status, flags)"
+    " SELECT lot, status, count(*) FROM flag_lots GROUP BY lot, status"
+)
 _GRAMS_SQL = (
     "INSERT OR IGNORE INTO flag_plate_grams (gram, plate)"
     " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :last),"
@@ -340,6 +364,8 @@ def rebuild_flag_index(connection: Connection) -> None:
     connection.execute(delete(FlagLot.__table__))
     for statement in _LOTS_SQL[dialect]:
         connection.execute(text(statement))
+    connection.execute(delete(FlagLotCount.__table__))
+    connection.execute(text(_LOT_COUNTS_SQL))
     connection.execute(delete(PlateGram.__table__))
     if dialect == "sqlite":
         connection.execute(text(_GRAMS_SQL), {"last": PLATE_MAX - GRAM + 1})
@@ -555,11 +581,18 @@ def _total(
     session: Session, flt: FlagFilter, search: _PlateSearch | None, sources: list[_Source]
 ) -> int:
     """How many flags match ``flt``: the counters of its statuses when nothing else
-    narrows the list, else counted in SQL."""
-    if flt.only_statuses:
-        counters = [COUNTERS[status] for status in dict.fromkeys(flt.statuses)]
+    narrows the list (in its lot, when it names one), else counted in SQL."""
+    statuses = list(dict.fromkeys(flt.statuses))
+    narrowed = flt.plate or flt.min_cents is not None or flt.since is not None
+    if not narrowed and not flt.lot:
+        counters = [COUNTERS[status] for status in statuses]
         row = session.execute(select(*counters).where(ServerState.id == STATE_ROW_ID)).one()
         return sum(row)
+    if not narrowed:
+        in_lot = select(func.coalesce(func.sum(FlagLotCount.flags), 0)).where(
+            FlagLotCount.lot == flt.lot, FlagLotCount.status.in_(statuses)
+        )
+        return int(session.scalar(in_lot) or 0)
     counts = [source.count(flt, search) for source in sources]
     return sum(session.execute(select(*counts)).one())
 
@@ -610,8 +643,9 @@ def page_flags(
 
     Filters, order and paging run in SQL, over the current flags and the decided ones
     at once (UNION ALL), or over ``flag_lots`` for a lot; only the page's rows are read
-    in full. The total is exact: the per-status counters of ``server_state`` when
-    only statuses are asked for, else a count in SQL.
+    in full. The total is exact: the per-status counters of ``server_state`` (or of
+    ``flag_lot_counts``, for a lot) when nothing else narrows the list, else a count in
+    SQL.
     """
     search = _PlateSearch(flt.plate, _is_sqlite(session)) if flt.plate else None
     sources = _sources(flt, search)

@@ -395,6 +395,18 @@ class FlagLot(Base):
     unpaid_cents: Mapped[int] = mapped_column(Integer)
 
 
+class FlagLotCount(Base):
+    """How many flags of each status have a session in each lot (migration 0008): the
+    total of the list filtered by a lot (and status) alone, kept with ``flag_lots``
+    instead of counted over a lot's rows, of which one car park may hold most."""
+
+    __tablename__ = "flag_lot_counts"
+
+    lot: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    flags: Mapped[int] = mapped_column(Integer)
+
+
 class PlateGram(Base):
     """The plate search on SQLite (migration 0008): each three-character piece of every
     plate that has a blacklist entry or a decided flag. A plate contains ``AB12`` only if

@@ -160,6 +160,9 @@ def test_upgrade_counts_the_flags_and_indexes_their_lots_and_plates(
         lots = connection.execute(
             sa.text("SELECT lot, plate, row_id > 0, status FROM flag_lots ORDER BY 1, 2, 3")
         ).all()
+        in_lots = connection.execute(
+            sa.text("SELECT lot, status, flags FROM flag_lot_counts ORDER BY 1, 2")
+        ).all()
         grams = connection.execute(
             sa.text("SELECT gram FROM flag_plate_grams WHERE plate = '京A12345' ORDER BY gram")
         ).scalars()
@@ -175,6 +178,16 @@ def test_upgrade_counts_the_flags_and_indexes_their_lots_and_plates(
         ("south", "ABC123", False, "active"),
         ("south", "OLD111", True, "waived"),
         ("south", "XYZ789", False, "disputed"),
+    ]
+    assert [tuple(row) for row in in_lots] == [
+        ("a|b", "active", 1),
+        ("a|b", "waived", 1),
+        ("north", "active", 2),
+        ("north", "cleared", 1),
+        ("north", "waived", 1),
+        ("south", "active", 1),
+        ("south", "disputed", 1),
+        ("south", "waived", 1),
     ]
     if engine.dialect.name == "sqlite":
         assert grams == ["123", "234", "345", "A12", "京A1"]
@@ -201,7 +214,7 @@ def test_downgrade_and_upgrade_again(engine_at_0007: Engine) -> None:
     _migrate(engine, "head")
     _migrate(engine, "0007", down=True)
     tables = set(sa.inspect(engine).get_table_names())
-    assert not {"flag_lots", "flag_plate_grams"} & tables
+    assert not {"flag_lots", "flag_lot_counts", "flag_plate_grams"} & tables
     columns = {column["name"] for column in sa.inspect(engine).get_columns("server_state")}
     assert "active_flags" not in columns
     assert not TRGM & (_indexes(engine, "blacklist_entries") | _indexes(engine, "flag_history"))

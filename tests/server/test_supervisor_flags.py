@@ -29,6 +29,7 @@ from server.models import (
     BlacklistEntry,
     FlagHistory,
     FlagLot,
+    FlagLotCount,
     Lot,
     ParkingSession,
     PlateGram,
@@ -507,19 +508,27 @@ def _side_tables(connection: Connection) -> tuple[object, ...]:
         ).where(ServerState.id == STATE_ROW_ID)
     ).one()
     lots = sorted(connection.execute(select(FlagLot.__table__)).all())
+    in_lots = sorted(
+        connection.execute(select(FlagLotCount.__table__).where(FlagLotCount.flags != 0)).all()
+    )
     grams = sorted(connection.execute(select(PlateGram.__table__)).all())
-    return tuple(state), lots, grams
+    return tuple(state), lots, in_lots, grams
 
 
 def _assert_totals_are_exact(client: TestClient, sup: dict, app: FastAPI) -> None:
-    """Every status's total (from the counters) is the number of flags the list shows
-    and what a counted filter (min_cents=0 matches every flag) reports; the counters and
-    side tables are what rebuilding them from the flags gives."""
+    """Every status's total (from the counters), overall and in each lot, is the number
+    of flags the list shows and what a counted filter (min_cents=0 matches every flag)
+    reports; the counters and side tables are what rebuilding them from the flags gives."""
     stored = _stored_counts(app)
     for status in EVERY_STATUS:
         page = _flags(client, sup, status=status, limit=500)
         assert page["total"] == len(page["items"]) == stored[status], status
         assert _totals(client, sup, status=status, min_cents=0) == page["total"], status
+        for lot in ("north", "south"):
+            in_lot = _flags(client, sup, status=status, lot=lot, limit=500)
+            assert in_lot["total"] == len(in_lot["items"]), (status, lot)
+            counted = _totals(client, sup, status=status, lot=lot, min_cents=0)
+            assert in_lot["total"] == counted, (status, lot)
     assert _totals(client, sup) == stored["active"] + stored["disputed"]
     with app.state.engine.connect() as connection:
         kept = _side_tables(connection)

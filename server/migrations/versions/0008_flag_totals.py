@@ -5,7 +5,8 @@ table and a plate search.
   ``waived_flags``, ``cleared_flags``), so the unfiltered list's total is one row read
   instead of a count over every entry; backfilled here by counting once.
 - ``flag_lots`` holds one row per lot of every flag, current or decided, keyed by lot
-  then in the list's order: the lot filter reads and counts one range of it.
+  then in the list's order: the lot filter reads one range of it (and counts it when
+  other filters apply); ``flag_lot_counts`` counts the flags per lot and status.
 - ``ix_blacklist_entries_lots`` (0006) goes: the lot filter no longer reads it.
 - Plate search: on PostgreSQL ``pg_trgm`` GIN indexes on the plates of
   ``blacklist_entries`` and ``flag_history`` (the extension is trusted since PostgreSQL
@@ -118,6 +119,16 @@ def _add_flag_lots(dialect: str) -> None:
     )
     for statement in LOTS_SQL[dialect]:
         op.execute(statement)
+    op.create_table(
+        "flag_lot_counts",
+        sa.Column("lot", sa.String(64), primary_key=True),
+        sa.Column("status", sa.String(16), primary_key=True),
+        sa.Column("flags", sa.Integer, nullable=False),
+    )
+    op.execute(
+        "INSERT INTO flag_lot_counts (lot, status, flags)"
+        " SELECT lot, status, count(*) FROM flag_lots GROUP BY lot, status"
+    )
 
 
 def _add_plate_search(dialect: str) -> None:
@@ -182,6 +193,7 @@ def downgrade() -> None:
             op.drop_index(name, table_name=table)
     op.drop_table("flag_plate_grams")
     op.create_index(LOTS_TEXT_INDEX, "blacklist_entries", ["lots"])
+    op.drop_table("flag_lot_counts")
     op.drop_table("flag_lots")
     with op.batch_alter_table("server_state") as batch:
         for name in COUNTERS:
