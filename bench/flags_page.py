@@ -211,18 +211,6 @@ def add_reads(engine: Engine, rng: random.Random) -> int:
     return len(rows)
 
 
-def advance_session_ids(engine: Engine) -> None:
-    """Move PostgreSQL's session id sequence past the ids the fill wrote itself (COPY
-    leaves it at 1, so the next session added, the demo's, would collide)."""
-    with engine.begin() as connection:
-        connection.execute(
-            text(
-                "SELECT setval(pg_get_serial_sequence('parking_sessions', 'id'),"
-                " (SELECT max(id) FROM parking_sessions))"
-            )
-        )
-
-
 def prepare(url: str, entries: int) -> str:
     """Fill the database; return the booth token (the server's readiness probe)."""
     filled = fill_blacklist(url, entries, seed=0)
@@ -230,8 +218,6 @@ def prepare(url: str, entries: int) -> str:
     rng = random.Random(1)
     engine = make_engine(url)
     try:
-        if engine.dialect.name == "postgresql":
-            advance_session_ids(engine)
         history = entries * HISTORY_PER_MILLION // 1_000_000
         add_history(engine, history, rng)
         with make_session_factory(engine)() as session:
