@@ -37,6 +37,7 @@ from sqlalchemy import Connection, Table, column, event, func, insert, select, u
 from sqlalchemy import table as sa_table
 
 from server.db import make_engine
+from server.flags import rebuild_flag_index
 from server.migrate import upgrade_to_head
 from server.models import (
     STATE_ROW_ID,
@@ -365,6 +366,9 @@ def fill_blacklist(
                 .where(ServerState.__table__.c.id == STATE_ROW_ID)
                 .values(latest_seq=entries, pruned_seq=entries - changes_kept)
             )
+            # The rows went in past refresh_entry: count the flags and index their lots
+            # and plates as the server would have.
+            rebuild_flag_index(connection)
     finally:
         engine.dispose()
     result = FillResult(
