@@ -6,13 +6,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from server.config import ServerSettings
 from server.db import PoolLimits, make_engine, make_session_factory
 from server.db_workers import Admission, DatabaseWorkers
-from server.errors import COMMON_RESPONSES, install_error_handlers
+from server.errors import install_error_handlers
 from server.evidence import evidence_root, purge_expired
 from server.limits import BodySizeLimit
 from server.migrate import upgrade_to_head
@@ -31,10 +31,10 @@ from server.routes import (
     vehicles,
     waivers,
 )
+from server.routes.common import API_PREFIX
 
 logger = logging.getLogger(__name__)
 
-API_PREFIX = "/api/v1"
 # Bounds of every database wait on the request path (PostgreSQL; SQLite's busy timeout
 # is in server.db): a request stuck behind a lock ends in seconds with 503, and SIGTERM
 # is honoured within seconds whatever the load.
@@ -134,10 +134,13 @@ def create_app(settings: ServerSettings, *, prepare: bool = True) -> FastAPI:
     app.state.database = database
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
-    api = APIRouter(prefix=API_PREFIX, responses=COMMON_RESPONSES)
-    for module in (ping, vehicles, blacklist, reads, outcomes, payments):
-        api.include_router(module.router)
     for router in (
+        ping.router,
+        vehicles.router,
+        blacklist.router,
+        reads.router,
+        outcomes.router,
+        payments.router,
         waivers.booth_router,
         evidence.booth_router,
         supervisor_auth.router,
@@ -147,8 +150,7 @@ def create_app(settings: ServerSettings, *, prepare: bool = True) -> FastAPI:
         evidence.supervisor_router,
         audit.router,
     ):
-        api.include_router(router)
-    app.include_router(api)
+        app.router.routes.extend(router.routes)  # full paths already (see api_router)
     if settings.sandbox_payments:
         app.include_router(sandbox.router)
     app.add_middleware(

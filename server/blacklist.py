@@ -1,10 +1,10 @@
-"""The blacklist and its append-only change feed (sequence allocation, pruning).
+"""The blacklist entries and the reads of their change feed.
 
-Every change takes the single ``server_state`` row ``FOR UPDATE`` first and keeps that
-lock until the transaction commits, so sequence numbers become visible strictly in
-order: a booth that has read ``since=N`` can never miss a change committed later with a
-smaller seq. On SQLite every write transaction is ``BEGIN IMMEDIATE``, which serializes
-writers the same way.
+Changes are published when the transaction that prepared them commits, under the single
+``server_state`` row lock held until the commit, so sequence numbers become visible
+strictly in order: a booth that has read ``since=N`` can never miss a change committed
+later with a smaller seq (see :mod:`server.feed_publication`). On SQLite every write
+transaction is ``BEGIN IMMEDIATE``, which serializes writers the same way.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Text, bindparam, cast, delete, func, select
+from sqlalchemy import Row, Text, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from server.db import utcnow
+from server.feed_publication import lock_plate, pending, prune_change_log
 from server.flags import FlagKeys, dismissed_session_ids, entry_changed
 from server.models import (
     STATE_ROW_ID,
@@ -29,6 +30,15 @@ from server.schemas import EntryOut
 from server.vehicles import open_sessions, session_out, sessions_for_plate, vehicle_status
 
 logger = logging.getLogger(__name__)
+
+__all__ = [
+    "change_count",
+    "changes_after",
+    "entries_after",
+    "prune_change_log",
+    "read_state",
+    "refresh_entry",
+]
 
 
 _state = ServerState.__table__
@@ -60,30 +70,6 @@ def read_state(session: Session) -> Row[Any]:
     return session.connection().execute(SELECT_STATE).one()
 
 
-def lock_state(session: Session) -> ServerState:
-    """The counter row, locked until this transaction ends (serializes feed writers)."""
-    return session.execute(
-        select(ServerState)
-        .where(ServerState.id == STATE_ROW_ID)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-
-
-def append_change(
-    session: Session,
-    *,
-    state: ServerState,
-    plate: str,
-    action: str,
-    entry: dict[str, Any] | None,
-) -> int:
-    """Append one change with the next seq; ``state`` must come from ``lock_state``."""
-    state.latest_seq += 1
-    session.add(BlacklistChange(seq=state.latest_seq, plate=plate, action=action, entry=entry))
-    return state.latest_seq
-
-
 def refresh_entry(
     session: Session,
     *,
@@ -100,47 +86,38 @@ def refresh_entry(
     differ from what was last published. Returns the entry or None.
     ``keep`` prunes the change log to that many rows afterwards.
 
-    The feed lock is taken only when something changed: the common case (a read of a
-    plate whose entry is current) writes nothing and waits for no one. Under that lock
-    the flag counters of ``server_state`` and the flag list's side tables follow the
-    entry (``server.flags.entry_changed``). Whatever this
-    first look finds, the entry is recomputed under the lock before it is written, as a
-    writer that changed the sessions meanwhile may have published it already.
+    The plate is locked first (:func:`lock_plate`), so the entry is computed from what
+    the last writer of this plate committed; an entry already current is left alone.
+    The entry row and the flag list's side tables are written now, and the
+    change itself, its seq and the flag counters when the transaction commits
+    (:mod:`server.feed_publication`), so the feed lock is held for the commit only.
     """
-    owing, existing = _owing_and_entry(session, plate)
+    lock_plate(session, plate)
+    owing, existing = _owing_and_entry(session, plate, reload=True)
     if _is_current(existing, owing, plate=plate, currency=currency):
         return existing
-    state = lock_state(session)
-    owing, existing = _owing_and_entry(session, plate, reload=True)
+    todo = pending(session)
+    todo.keep = keep
     if not owing:
-        if existing is None:
-            return None
-        entry_changed(session, state=state, before=FlagKeys.of_entry(existing), after=None)
+        assert existing is not None  # _is_current: no owing and no entry is current
+        entry_changed(session, todo, before=FlagKeys.of_entry(existing), after=None)
         session.delete(existing)
-        seq = append_change(session, state=state, plate=plate, action="remove", entry=None)
-        logger.info("blacklist remove %s seq=%d", plate, seq)
-        _maybe_prune(session, state=state, keep=keep)
+        todo.changes.append((plate, "remove", None, None))
         return None
     content = _entry_content(owing, plate=plate, currency=currency)
-    status, unpaid = content["status"], content["unpaid_cents"]
-    if existing is not None and _without_time(existing.entry) == content:
-        return existing
     stamp = now or utcnow()
     entry_json = EntryOut.model_validate({**content, "updated_at": stamp}).model_dump(mode="json")
-    seq = append_change(session, state=state, plate=plate, action="upsert", entry=entry_json)
     before = None if existing is None else FlagKeys.of_entry(existing)
     if existing is None:
-        existing = BlacklistEntry(plate=plate)
+        existing = BlacklistEntry(plate=plate, last_seq=0)  # its seq comes at commit
         session.add(existing)
-    existing.status = status
-    existing.unpaid_cents = unpaid
+    existing.status = content["status"]
+    existing.unpaid_cents = content["unpaid_cents"]
     existing.updated_at = stamp
-    existing.last_seq = seq
     existing.entry = entry_json
     existing.lots = BlacklistEntry.lots_text(row.lot_id for row in owing)
-    entry_changed(session, state=state, before=before, after=FlagKeys.of_entry(existing))
-    logger.info("blacklist upsert %s status=%s unpaid=%d seq=%d", plate, status, unpaid, seq)
-    _maybe_prune(session, state=state, keep=keep)
+    entry_changed(session, todo, before=before, after=FlagKeys.of_entry(existing))
+    todo.changes.append((plate, "upsert", entry_json, existing))
     return existing
 
 
@@ -178,33 +155,6 @@ def _is_current(
 
 def _without_time(entry: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in entry.items() if key != "updated_at"}
-
-
-def _maybe_prune(session: Session, *, state: ServerState, keep: int | None) -> None:
-    # Seqs are allocated without gaps, so latest - pruned is the number of stored rows.
-    if keep is not None and state.latest_seq - state.pruned_seq > keep:
-        session.flush()
-        prune_change_log(session, keep=keep)
-
-
-def prune_change_log(session: Session, *, keep: int) -> int:
-    """Delete all but the newest ``keep`` change rows; raise the pruned watermark.
-
-    Booths whose cursor is below the watermark get 410 ``resync_required``. Returns the
-    number of rows deleted. The caller commits.
-    """
-    if keep < 0:
-        raise ValueError("keep must be >= 0")
-    state = lock_state(session)
-    session.flush()
-    cutoff = state.latest_seq - keep
-    if cutoff <= state.pruned_seq:
-        return 0
-    result = session.execute(delete(BlacklistChange).where(BlacklistChange.seq <= cutoff))
-    state.pruned_seq = cutoff
-    deleted = int(getattr(result, "rowcount", 0) or 0)
-    logger.info("pruned %d blacklist changes up to seq %d", deleted, cutoff)
-    return deleted
 
 
 def changes_after(session: Session, *, since: int, limit: int) -> list[Row[Any]]:

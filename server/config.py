@@ -72,8 +72,8 @@ class ServerSettings(BaseSettings):
         default=100_000,
         ge=1,
         description=(
-            "How many blacklist change rows to keep; older ones are pruned and booths "
-            "whose cursor is older get 410 resync_required."
+            "How many blacklist change rows to keep (up to 1% more between prunes); older "
+            "ones are pruned and booths whose cursor is older get 410 resync_required."
         ),
     )
     max_body_bytes: int = Field(

@@ -33,13 +33,14 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from server.db import utcnow
+from server.feed_publication import Pending, pending
 from server.models import (
     STATE_ROW_ID,
     BlacklistEntry,
@@ -204,42 +205,16 @@ def _drop_grams(session: Session, plate: str) -> None:
         )
 
 
-def _count(state: ServerState, status: str, step: int) -> None:
-    name = COUNTERS[status].key
-    setattr(state, name, getattr(state, name) + step)
-
-
-def _count_lots(session: Session, steps: dict[tuple[str, str], int]) -> None:
-    """Add ``steps`` (``(lot, status) -> change``) to ``flag_lot_counts``, one upsert."""
-    rows = [{"lot": lot, "status": status, "flags": n} for (lot, status), n in steps.items() if n]
-    if not rows:
-        return
-    table = FlagLotCount.__table__
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    upsert = dialect.insert(table)
-    session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=[table.c.lot, table.c.status],
-            set_={"flags": table.c.flags + upsert.excluded.flags},
-        ),
-        rows,
-    )
-
-
 def entry_changed(
-    session: Session, *, state: ServerState, before: FlagKeys | None, after: FlagKeys | None
+    session: Session, todo: Pending, *, before: FlagKeys | None, after: FlagKeys | None
 ) -> None:
-    """Keep the flag counters, ``flag_lots`` and the plate pieces in step with one entry
-    created (``before`` None), changed, or removed (``after`` None).
-
-    ``state`` must be the ``server_state`` row locked by this transaction (``refresh_entry``
-    holds it whenever an entry is written), so no two writers count at once.
-    """
-    steps: dict[tuple[str, str], int] = {}
+    """Keep ``flag_lots`` and the plate pieces in step with one entry created (``before``
+    None), changed, or removed (``after`` None) now, and the flag counters at commit
+    (``todo``: they sit on the feed lock's row, see :mod:`server.feed_publication`)."""
     if before is not None:
-        _count(state, before.status, -1)
+        todo.count(COUNTERS[before.status].key, -1)
         for lot in set(before.lots):
-            steps[lot, before.status] = steps.get((lot, before.status), 0) - 1
+            todo.count_lot(lot, before.status, -1)
         lots = FlagLot.__table__.c
         session.execute(
             delete(FlagLot.__table__).where(
@@ -250,12 +225,11 @@ def entry_changed(
             )
         )
     if after is not None:
-        _count(state, after.status, +1)
+        todo.count(COUNTERS[after.status].key, +1)
         for lot in set(after.lots):
-            steps[lot, after.status] = steps.get((lot, after.status), 0) + 1
+            todo.count_lot(lot, after.status, +1)
         if rows := after.lot_rows():
             session.execute(insert(FlagLot.__table__), rows)
-    _count_lots(session, steps)
     if before is None and after is not None:
         _add_grams(session, after.plate)
     elif after is None and before is not None:
@@ -276,9 +250,8 @@ def add_history(
 ) -> FlagHistory:
     """Record that the flag over ``rows`` ended as ``status`` (cleared or waived).
 
-    The decided flags' counter goes up in this transaction (``UPDATE ... SET x = x + 1``
-    holds the ``server_state`` row until the decision commits, as the entry's refresh
-    that follows does anyway); its lots and plate pieces are written with it.
+    Its lots and plate pieces are written now; the decided flags' counters go up when
+    the decision commits (:mod:`server.feed_publication`).
     """
     item = FlagHistory(
         plate=plate,
@@ -295,14 +268,13 @@ def add_history(
     )
     session.add(item)
     session.flush()
-    counter = COUNTERS[status]
-    session.execute(
-        update(ServerState).where(ServerState.id == STATE_ROW_ID).values({counter: counter + 1})
-    )
+    todo = pending(session)
+    todo.count(COUNTERS[status].key, +1)
+    for lot in set(item.lots):
+        todo.count_lot(lot, status, +1)
     keys = FlagKeys(plate, status, item.decided_at, item.unpaid_cents, tuple(item.lots), item.id)
     if lot_rows := keys.lot_rows():
         session.execute(insert(FlagLot.__table__), lot_rows)
-    _count_lots(session, {(lot, status): 1 for lot in set(item.lots)})
     _add_grams(session, plate)
     return item
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from sqlalchemy.orm import Session
 
 from server import audit
 from server.deps import SupervisorCaller
 from server.models import SupervisorToken
 from server.plates import normalize_plate
-from server.routes.common import SUPERVISOR_RESPONSES, Limit, Offset
+from server.routes.common import SUPERVISOR_RESPONSES, Limit, Offset, api_router
 from server.schemas import AuditAction, AuditOut, AuditPage, IsoDateTime
 
-router = APIRouter(prefix="/supervisor", tags=["supervisor"], responses=SUPERVISOR_RESPONSES)
+router = api_router("/supervisor", tags=["supervisor"], responses=SUPERVISOR_RESPONSES)
 
 
 @router.get("/audit", response_model=AuditPage)

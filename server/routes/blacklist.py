@@ -10,15 +10,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import HTTPException, Query, Response, status
 from sqlalchemy.orm import Session
 
 from server.blacklist import changes_after, entries_after, read_state
 from server.booths import BoothIdentity
 from server.deps import BoothCaller
+from server.routes.common import api_router
 from server.schemas import NO_NUL, SEQ_MAX, ChangesPage, ErrorOut, SnapshotPage
 
-router = APIRouter(prefix="/blacklist", tags=["blacklist"])
+router = api_router("/blacklist", tags=["blacklist"])
 
 CHANGES_LIMIT_MAX = 1000
 SNAPSHOT_LIMIT_MAX = 5000

@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
@@ -18,16 +18,14 @@ from server.booths import BoothIdentity
 from server.deps import BoothCaller, SettingsDep, SupervisorCaller
 from server.models import SupervisorToken
 from server.plates import normalize_plate
-from server.routes.common import BOOTH_ONLY, SUPERVISOR_RESPONSES
+from server.routes.common import BOOTH_ONLY, SUPERVISOR_RESPONSES, api_router
 from server.schemas import ErrorOut, EvidenceKind, EvidenceOut
 from server.settlement import api_error
 
 logger = logging.getLogger(__name__)
 
-booth_router = APIRouter(tags=["evidence"], responses=BOOTH_ONLY)
-supervisor_router = APIRouter(
-    prefix="/supervisor", tags=["supervisor"], responses=SUPERVISOR_RESPONSES
-)
+booth_router = api_router(tags=["evidence"], responses=BOOTH_ONLY)
+supervisor_router = api_router("/supervisor", tags=["supervisor"], responses=SUPERVISOR_RESPONSES)
 
 EVIDENCE_PATH = "/evidence"
 PLATE_MAX = 32

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from server.booths import BoothIdentity
 from server.deps import BoothCaller, SettingsDep
 from server.outcomes import Recorded, record_outcome
+from server.routes.common import api_router
 from server.schemas import ErrorOut, OutcomeIn, OutcomeOut
 
-router = APIRouter(tags=["outcomes"])
+router = api_router(tags=["outcomes"])
 
 
 @router.post(

@@ -12,7 +12,7 @@ import logging
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -20,13 +20,13 @@ from server.booths import BoothIdentity
 from server.config import ServerSettings
 from server.deps import BoothCaller, SettingsDep
 from server.payment_intents import create_intent, find_intent, intent_answer
-from server.routes.common import BOOTH_ONLY
+from server.routes.common import BOOTH_ONLY, api_router
 from server.schemas import ErrorOut, PaymentIntentIn, PaymentIntentOut
 from server.settlement import api_error
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(tags=["payments"], responses=BOOTH_ONLY)
+router = api_router(tags=["payments"], responses=BOOTH_ONLY)
 
 UNKNOWN = {404: {"model": ErrorOut, "description": "unknown_payment_intent"}}
 

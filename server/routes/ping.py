@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from server.blacklist import read_state
 from server.booths import BoothIdentity
 from server.db import utcnow
 from server.deps import BoothCaller
+from server.routes.common import api_router
 from server.schemas import PingOut
 
-router = APIRouter(tags=["ping"])
+router = api_router(tags=["ping"])
 
 
 @router.get("/ping", response_model=PingOut)

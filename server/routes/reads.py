@@ -6,17 +6,18 @@ import logging
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Response
+from fastapi import Response
 from sqlalchemy.orm import Session
 
 from server.booths import BoothIdentity
 from server.deps import BoothCaller, SettingsDep
 from server.reads import record_read
+from server.routes.common import api_router
 from server.schemas import ErrorOut, ReadIn, ReadOut
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(tags=["reads"])
+router = api_router(tags=["reads"])
 
 
 @router.post(

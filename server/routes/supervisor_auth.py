@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
@@ -25,12 +25,12 @@ from server.login_limit import (
 )
 from server.models import Supervisor, SupervisorToken
 from server.passwords import dummy_password_hash, verify
-from server.routes.common import SUPERVISOR_RESPONSES
+from server.routes.common import SUPERVISOR_RESPONSES, api_router
 from server.schemas import ErrorOut, LoginIn, LoginOut
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/supervisor", tags=["supervisor"])
+router = api_router("/supervisor", tags=["supervisor"])
 
 
 @router.post(

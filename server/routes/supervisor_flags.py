@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
@@ -13,7 +13,7 @@ from server.deps import SettingsDep, SupervisorCaller
 from server.flags import CURRENT, FlagCursor, FlagFilter, page_flags
 from server.models import SupervisorToken
 from server.plates import normalize_plate
-from server.routes.common import SUPERVISOR_RESPONSES, Limit, Offset, PlateParam
+from server.routes.common import SUPERVISOR_RESPONSES, Limit, Offset, PlateParam, api_router
 from server.schemas import (
     CENTS_MAX,
     NO_NUL,
@@ -28,7 +28,7 @@ from server.schemas import (
     ResolveOut,
 )
 
-router = APIRouter(prefix="/supervisor", tags=["supervisor"], responses=SUPERVISOR_RESPONSES)
+router = api_router("/supervisor", tags=["supervisor"], responses=SUPERVISOR_RESPONSES)
 
 #: A page's ``next_after``: where the next page starts.
 AfterParam = Annotated[

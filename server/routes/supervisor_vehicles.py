@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 from sqlalchemy.orm import Session
 
 from server.deps import SettingsDep, SupervisorCaller
 from server.models import SupervisorToken
 from server.plates import normalize_plate
-from server.routes.common import SUPERVISOR_RESPONSES, PlateParam
+from server.routes.common import SUPERVISOR_RESPONSES, PlateParam, api_router
 from server.schemas import ErrorOut, VehicleFileOut
 from server.settlement import api_error
 from server.vehicle_file import vehicle_file
 
-router = APIRouter(prefix="/supervisor", tags=["supervisor"], responses=SUPERVISOR_RESPONSES)
+router = api_router("/supervisor", tags=["supervisor"], responses=SUPERVISOR_RESPONSES)
 
 
 @router.get(

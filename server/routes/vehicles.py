@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from server.booths import BoothIdentity
 from server.deps import BoothCaller, SettingsDep
 from server.models import BlacklistEntry
 from server.plates import normalize_plate
-from server.routes.common import PlateParam
+from server.routes.common import PlateParam, api_router
 from server.schemas import HistoryOut
 from server.vehicles import open_sessions, session_out, sessions_for_plate, vehicle_status
 
-router = APIRouter(prefix="/vehicles", tags=["vehicles"])
+router = api_router("/vehicles", tags=["vehicles"])
 
 
 @router.get("/{plate}/history", response_model=HistoryOut)

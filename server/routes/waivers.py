@@ -6,7 +6,7 @@ import logging
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from sqlalchemy.orm import Session
 
 from server import waivers
@@ -15,7 +15,7 @@ from server.decisions import decide_waiver
 from server.deps import BoothCaller, SettingsDep, SupervisorCaller
 from server.models import SupervisorToken
 from server.plates import normalize_plate
-from server.routes.common import BOOTH_ONLY, SUPERVISOR_RESPONSES, Limit, Offset
+from server.routes.common import BOOTH_ONLY, SUPERVISOR_RESPONSES, Limit, Offset, api_router
 from server.schemas import (
     ErrorOut,
     WaiverCancelIn,
@@ -28,10 +28,8 @@ from server.schemas import (
 
 logger = logging.getLogger(__name__)
 
-booth_router = APIRouter(tags=["waivers"], responses=BOOTH_ONLY)
-supervisor_router = APIRouter(
-    prefix="/supervisor", tags=["supervisor"], responses=SUPERVISOR_RESPONSES
-)
+booth_router = api_router(tags=["waivers"], responses=BOOTH_ONLY)
+supervisor_router = api_router("/supervisor", tags=["supervisor"], responses=SUPERVISOR_RESPONSES)
 
 UNKNOWN = {404: {"model": ErrorOut, "description": "unknown_waiver_request"}}
 
