@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.pool import NullPool
 
 from server.db import make_engine
@@ -72,6 +73,18 @@ def require_local(url: str) -> None:
 
 
 @contextlib.contextmanager
+def drop_database(admin: Engine, name: str) -> None:
+    """Drop ``name``, ending the connections left on it. ``WITH (FORCE)`` is refused while
+    an autovacuum worker is on the database (no role of ours may signal it); a plain
+    DROP stops autovacuum itself, so it is the fallback."""
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    except ProgrammingError:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+
+
 def fresh_database(kind: str, base_url: str | None, folder: Path) -> Iterator[str]:
     """Yield the URL of a new empty database, removed afterwards.
 
@@ -92,8 +105,7 @@ def fresh_database(kind: str, base_url: str | None, folder: Path) -> Iterator[st
         try:
             yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
         finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            drop_database(admin, name)
     finally:
         admin.dispose()
 

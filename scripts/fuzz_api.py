@@ -25,8 +25,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "scripts" / "schemathesis.toml"
@@ -35,6 +36,18 @@ SUPERVISOR = {"username": "super", "password": "demo-supervisor"}
 START_TIMEOUT_S = 60.0
 #: Revoking the fuzzer's own supervisor token would turn the rest of the run into 401s.
 SUPERVISOR_EXCLUDED = ("/api/v1/supervisor/logout",)
+
+
+def drop_database(admin: Engine, name: str) -> None:
+    """Drop ``name``, ending the connections left on it. ``WITH (FORCE)`` is refused while
+    an autovacuum worker is on the database (no role of ours may signal it); a plain
+    DROP stops autovacuum itself, so it is the fallback."""
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    except ProgrammingError:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
 
 
 def _free_port() -> int:
@@ -59,8 +72,7 @@ def fresh_database(admin_url: str | None, folder: Path) -> Iterator[str]:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, name)
         admin.dispose()
 
 
@@ -74,7 +86,7 @@ def running_server(database_url: str, log_path: Path) -> Iterator[str]:
         "--database-url", database_url, "--seed-demo", "--workers", "2", "--public-url", url,
     ]  # fmt: skip
     with open(log_path, "wb") as log:
-        server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
@@ -116,7 +128,7 @@ def fuzz(url: str, token: str, *, max_time: int, exclude: tuple[str, ...], label
     for path in exclude:
         command += ["--exclude-path", path]
     print(f"== Schemathesis as a {label}, {max_time} s", flush=True)
-    return subprocess.run(command, cwd=ROOT, check=False).returncode  # noqa: S603
+    return subprocess.run(command, cwd=ROOT, check=False).returncode
 
 
 def server_errors(log_path: Path) -> list[str]:
