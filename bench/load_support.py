@@ -72,7 +72,6 @@ def require_local(url: str) -> None:
         raise SystemExit(f"refusing database host {host!r}: the benchmark only runs locally")
 
 
-@contextlib.contextmanager
 def drop_database(admin: Engine, name: str) -> None:
     """Drop ``name``, ending the connections left on it. ``WITH (FORCE)`` is refused while
     an autovacuum worker is on the database (no role of ours may signal it); a plain
@@ -85,6 +84,7 @@ def drop_database(admin: Engine, name: str) -> None:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
 
 
+@contextlib.contextmanager
 def fresh_database(kind: str, base_url: str | None, folder: Path) -> Iterator[str]:
     """Yield the URL of a new empty database, removed afterwards.
 
