@@ -16,6 +16,7 @@ from server.errors import install_error_handlers
 from server.evidence import evidence_root, purge_expired
 from server.limits import BodySizeLimit
 from server.migrate import upgrade_to_head
+from server.overload import OverloadGate
 from server.routes import (
     audit,
     blacklist,
@@ -158,6 +159,8 @@ def create_app(settings: ServerSettings, *, prepare: bool = True) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         path_limits={API_PREFIX + evidence.EVIDENCE_PATH: settings.evidence_max_bytes},
     )
+    # Added last, so it is the outermost: a full queue is answered before any work.
+    app.add_middleware(OverloadGate, database=database)
     if settings.public_url is None and settings.sandbox_payments:
         logger.warning(
             "public_url is not set: QR payments are refused until it names the address "

@@ -40,7 +40,7 @@ class ServerSettings(BaseSettings):
         ),
     )
     max_queued_requests: int = Field(
-        default=200,
+        default=64,
         ge=0,
         description=(
             "Requests one server process lets wait for a database thread; beyond that it "

@@ -76,6 +76,16 @@ class DatabaseWorkers:
         """Units queued or running now."""
         return self._pending
 
+    @property
+    def full(self) -> bool:
+        """True when a new unit would be refused (every thread busy, the queue full)."""
+        return self._pending >= self._admission.threads + self._admission.max_queue
+
+    @property
+    def retry_after_s(self) -> int:
+        """What ``Retry-After`` says when work is refused."""
+        return self._retry_after_s()
+
     async def read(self, work: Work[T]) -> T:
         """Run ``work(session)`` in a read-only transaction; returns its result."""
         return await self._run(work, write=False)
@@ -90,7 +100,7 @@ class DatabaseWorkers:
 
     async def _run(self, work: Work[T], *, write: bool) -> T:
         with self._lock:
-            if self._pending >= self._admission.threads + self._admission.max_queue:
+            if self.full:
                 raise Overloaded(
                     f"{self._pending} requests are waiting for the database",
                     retry_after_s=self._retry_after_s(),

@@ -78,11 +78,14 @@ def plate_lock_key(plate: str) -> int:
     )
 
 
+_LOCK_PLATE = text("SELECT pg_advisory_xact_lock(:key)")
+
+
 def lock_plate(session: Session, plate: str) -> None:
     """Serialize this transaction with every other that rewrites ``plate``'s entry, until
     it ends. SQLite needs nothing: its writers run one at a time."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": plate_lock_key(plate)})
+        session.connection().execute(_LOCK_PLATE, {"key": plate_lock_key(plate)})
 
 
 def lock_state(session: Session) -> ServerState:
