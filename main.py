@@ -234,9 +234,9 @@ def run_hash_pin() -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from server.cli import serve
-
     from pydantic import ValidationError
+
+    from server.cli import serve
 
     try:
         serve(
