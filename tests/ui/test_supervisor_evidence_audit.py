@@ -122,9 +122,7 @@ def test_too_many_failed_logins_are_explained_and_offer_no_pin(
     log_in(qtbot, dialog)  # even the right password is refused for now
     dialog.submit()
     qtbot.waitUntil(lambda: not dialog.busy and "Too many" in dialog.message.text(), timeout=10_000)
-    assert dialog.message.text() == (
-        "Too many failed logins from this booth. Try again in 15 min."
-    )
+    assert dialog.message.text() == ("Too many failed logins from this booth. Try again in 15 min.")
     assert not dialog.offline_box.isVisible()
     assert dialog.result() != dialog.DialogCode.Accepted
     assert cache.cached_usernames() == []
