@@ -29,8 +29,11 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from server.blacklist import read_state, refresh_entry
+from server.config import ServerSettings
 from server.db import make_engine
 from server.migrate import upgrade_to_head
 from server.models import Booth, Lot, ParkingSession
@@ -117,6 +120,8 @@ class Fixture:
     tokens: list[str]
     owing_plates: list[str]
     sessions: int
+    #: the change feed's position after seeding (booths start there, synced)
+    latest_seq: int = 0
 
 
 def _session_rows(plates: list[str], rng: random.Random) -> list[dict[str, object]]:
@@ -140,9 +145,12 @@ def _session_rows(plates: list[str], rng: random.Random) -> list[dict[str, objec
     return rows
 
 
-def seed_database(url: str, *, booths: int, owing: int, rng: random.Random) -> Fixture:
+def seed_database(
+    url: str, *, booths: int, owing: int, rng: random.Random, listed: bool = False
+) -> Fixture:
     """Migrate ``url`` to head and bulk-insert lots, ``booths`` booths with their own
-    random tokens, and ``owing`` plates with one or two unpaid sessions each."""
+    random tokens, and ``owing`` plates with one or two unpaid sessions each; ``listed``
+    also puts every owing plate on the blacklist, as the server itself does."""
     engine = make_engine(url)
     try:
         upgrade_to_head(engine)
@@ -167,9 +175,28 @@ def seed_database(url: str, *, booths: int, owing: int, rng: random.Random) -> F
             connection.execute(insert(Lot), [{"id": k, "name": v} for k, v in LOTS.items()])
             connection.execute(insert(Booth), booth_rows)
             connection.execute(insert(ParkingSession), sessions)
-        return Fixture(tokens=tokens, owing_plates=owing_plates, sessions=len(sessions))
+        latest_seq = list_plates(engine, owing_plates) if listed else 0
+        return Fixture(
+            tokens=tokens,
+            owing_plates=owing_plates,
+            sessions=len(sessions),
+            latest_seq=latest_seq,
+        )
     finally:
         engine.dispose()
+
+
+def list_plates(engine: Engine, plates: list[str], batch: int = 500) -> int:
+    """Blacklist ``plates`` with the server's own ``refresh_entry``, a batch per commit;
+    returns the change feed's latest seq."""
+    currency = ServerSettings().currency
+    for start in range(0, len(plates), batch):
+        with Session(engine) as session:
+            for plate in plates[start : start + batch]:
+                refresh_entry(session, plate=plate, currency=currency)
+            session.commit()
+    with Session(engine) as session:
+        return int(read_state(session).latest_seq)
 
 
 def database_version(url: str) -> str:
@@ -182,6 +209,22 @@ def database_version(url: str) -> str:
             return "PostgreSQL " + str(connection.scalar(text("SHOW server_version")))
     finally:
         engine.dispose()
+
+
+def read_row_bytes(url: str) -> float | None:
+    """PostgreSQL: bytes on disk per stored plate read (table, TOAST and indexes), for
+    the growth estimate; None on SQLite or when no read was stored."""
+    if make_url(url).get_backend_name() == "sqlite":
+        return None
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("ANALYZE plate_reads"))
+            rows = int(connection.scalar(text("SELECT count(*) FROM plate_reads")) or 0)
+            size = int(connection.scalar(text("SELECT pg_total_relation_size('plate_reads')")))
+    finally:
+        engine.dispose()
+    return size / rows if rows else None
 
 
 # -- the server -------------------------------------------------------------------------

@@ -10,6 +10,10 @@ booths, each with its own token, against it from one asyncio process (aiohttp):
   owing plate it read: ``paid`` by cash with the exact amount (each pool plate paid at
   most once) or ``left_unpaid``.
 
+The owing vehicles are not on the blacklist yet, so every first read of one lists it
+(about a fifth of all reads: the worst case); ``--listed`` blacklists them before the
+load, as they are in the steady state, and starts the booths synced.
+
 The load is open loop: every request leaves at its scheduled time whatever earlier
 ones are doing, and its latency is measured from that scheduled time, so a slow server
 cannot slow the load down. Booth phases are spread evenly over the period.
@@ -21,6 +25,7 @@ the measured window, errors included (a timeout counts as its elapsed time).
 
     python bench/server_load.py --database postgres --booths 200
     python bench/server_load.py --database postgres --sweep 100,200,300,400,500,600
+    python bench/server_load.py --database postgres --booths 200 --listed
     python bench/server_load.py --database sqlite --booths 50 --duration 20
 
 The PostgreSQL URL comes from ``--database-url`` or ``RECOUP_TEST_POSTGRES_URL``; a
@@ -32,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import heapq
 import os
@@ -62,6 +68,7 @@ from bench.load_support import (
     database_version,
     fresh_database,
     machine_line,
+    read_row_bytes,
     seed_database,
     serve_supports_workers,
 )
@@ -347,6 +354,7 @@ class RunConfig:
     warmup_s: float
     timeout_s: float
     owing_plates: int
+    listed: bool
     seed: int
 
 
@@ -381,6 +389,8 @@ class RunResult:
     outcome_kinds: Counter[str]
     outcomes_skipped: int
     server_exit: int | None
+    #: PostgreSQL: bytes on disk per stored read (None on SQLite)
+    read_row_bytes: float | None = None
 
     @property
     def errors(self) -> int:
@@ -508,21 +518,28 @@ def run_once(booth_count: int, config: RunConfig) -> RunResult:
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="recoup-load-")))
         url = stack.enter_context(fresh_database(config.database, config.base_url, folder))
-        fixture = seed_database(url, booths=booth_count, owing=config.owing_plates, rng=rng)
+        fixture = seed_database(
+            url, booths=booth_count, owing=config.owing_plates, rng=rng, listed=config.listed
+        )
         print(
             f"  seeded {booth_count} booths, {len(fixture.owing_plates)} owing plates "
-            f"({fixture.sessions} unpaid sessions)",
+            f"({fixture.sessions} unpaid sessions), "
+            + ("all on the blacklist" if config.listed else "none listed yet"),
             flush=True,
         )
         server = ServerProcess(url, workers=config.workers, folder=folder)
         stack.callback(server.stop)
         server.start(fixture.tokens[0])
-        booths = [BoothState(i, token) for i, token in enumerate(fixture.tokens)]
+        booths = [
+            BoothState(i, token, cursor=fixture.latest_seq)
+            for i, token in enumerate(fixture.tokens)
+        ]
         database_name = make_url(url).database if config.database == "postgres" else None
         tune_gc()
         result = asyncio.run(
             drive(server, booths, OwingPool(fixture.owing_plates), config, database_name)
         )
+        result = dataclasses.replace(result, read_row_bytes=read_row_bytes(url))
         if result.server_exit is not None:
             print(f"  the server exited with {result.server_exit}:\n{server.log_tail()}")
         elif any(kind.startswith("http_5") for kind in result.results):
@@ -563,6 +580,8 @@ def print_run(result: RunResult, config: RunConfig) -> None:
         f"  generator dispatch lag p99 {result.dispatch_lag_p99_ms:.1f} ms; outcomes "
         f"{dict(result.outcome_kinds)}, skipped (nothing owing read yet) {result.outcomes_skipped}"
     )
+    if result.read_row_bytes is not None:
+        print(f"  a stored read takes {result.read_row_bytes:.0f} bytes on disk (with indexes)")
 
 
 def print_sweep(results: list[RunResult], p99_limit_ms: float) -> None:
@@ -595,6 +614,7 @@ def summary_line(
         "workers": config.workers if workers_flag else 1,
         "workers_flag": "yes" if workers_flag else "absent",
         "booths": result.booths,
+        "owing_listed": "yes" if config.listed else "no",
         "duration_s": f"{result.duration_s:.0f}",
         "offered_rps": f"{result.offered_rps:.1f}",
         "ok_rps": f"{result.ok_rps:.1f}",
@@ -615,6 +635,7 @@ def summary_line(
         "dispatch_lag_p99_ms": f"{result.dispatch_lag_p99_ms:.1f}",
         "machine_busy_pct": f"{cpu.machine_busy_pct:.0f}",
         "load_1m": f"{cpu.load_1m[0]:.1f}/{cpu.load_1m[1]:.1f}",
+        "read_row_bytes": "na" if result.read_row_bytes is None else f"{result.read_row_bytes:.0f}",
         "within_goal": "yes" if result.within(p99_limit_ms) else "no",
         "knee_booths": knee,
     }
@@ -646,6 +667,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds before measuring")
     parser.add_argument("--timeout", type=float, default=10.0, help="client timeout, seconds")
     parser.add_argument("--owing-plates", type=int, default=10_000, help="owing vehicle pool")
+    parser.add_argument(
+        "--listed",
+        action="store_true",
+        help="put the owing pool on the blacklist before the load (the steady state); "
+        "by default every first read of an owing plate lists it (the worst case)",
+    )
     parser.add_argument("--p99-limit-ms", type=float, default=100.0, help="goal for p99")
     parser.add_argument("--full-sweep", action="store_true", help="keep sweeping past the knee")
     parser.add_argument("--seed", type=int, default=26)
@@ -691,6 +718,7 @@ def main(argv: list[str] | None = None) -> int:
         warmup_s=args.warmup,
         timeout_s=args.timeout,
         owing_plates=args.owing_plates,
+        listed=args.listed,
         seed=args.seed,
     )
     version = (
