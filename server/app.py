@@ -14,6 +14,7 @@ from server.db import PoolLimits, make_engine, make_session_factory
 from server.db_workers import Admission, DatabaseWorkers
 from server.errors import install_error_handlers
 from server.evidence import evidence_root, purge_expired
+from server.heap import freeze_startup_objects
 from server.limits import BodySizeLimit
 from server.migrate import upgrade_to_head
 from server.overload import OverloadGate
@@ -87,9 +88,12 @@ def prepare_database(settings: ServerSettings) -> None:
         engine.dispose()
 
 
-def create_app(settings: ServerSettings, *, prepare: bool = True) -> FastAPI:
+def create_app(
+    settings: ServerSettings, *, prepare: bool = True, freeze_heap: bool = False
+) -> FastAPI:
     """Build the app: (with ``prepare``) migrate the database and purge expired evidence,
-    then mount the routers under ``/api/v1``.
+    then mount the routers under ``/api/v1``. ``freeze_heap`` (a process that only
+    serves) keeps the garbage collector off what exists at start-up.
 
     ``app.state`` holds ``settings``, ``engine``, ``database`` (the database threads) and
     ``session_factory`` (for start-up work and tests); the threads stop and the engine is
@@ -110,6 +114,8 @@ def create_app(settings: ServerSettings, *, prepare: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if freeze_heap:
+            freeze_startup_objects()
         try:
             yield
         finally:

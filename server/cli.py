@@ -124,7 +124,7 @@ def serve(
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S,
     }
     if workers == 1:
-        uvicorn.run(create_app(settings, prepare=False), **options)  # type: ignore[arg-type]
+        uvicorn.run(create_app(settings, prepare=False, freeze_heap=True), **options)  # type: ignore[arg-type]
         return
     os.environ[WORKER_SETTINGS_ENV] = settings.model_dump_json()
     uvicorn.run("server.cli:worker_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
@@ -133,7 +133,7 @@ def serve(
 def worker_app() -> FastAPI:
     """The app of one ``serve --workers N`` process (the parent prepared the database)."""
     settings = ServerSettings.model_validate_json(os.environ[WORKER_SETTINGS_ENV])
-    return create_app(settings, prepare=False)
+    return create_app(settings, prepare=False, freeze_heap=True)
 
 
 class ServerThread:

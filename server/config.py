@@ -30,13 +30,14 @@ class ServerSettings(BaseSettings):
         ),
     )
     database_connections: int = Field(
-        default=16,
+        default=8,
         ge=2,
         le=1000,
         description=(
             "Database connections of all server processes together: each of the 'workers' "
             "processes gets max(2, database_connections // workers) connections and as many "
-            "database threads (keep the total under PostgreSQL's max_connections)."
+            "database threads (keep the total under PostgreSQL's max_connections). A few per "
+            "process are enough: the threads of one process share one interpreter lock."
         ),
     )
     max_queued_requests: int = Field(
