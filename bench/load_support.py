@@ -88,19 +88,21 @@ def drop_database(admin: Engine, name: str) -> None:
 
 
 @contextlib.contextmanager
-def fresh_database(kind: str, base_url: str | None, folder: Path) -> Iterator[str]:
+def fresh_database(
+    kind: str, base_url: str | None, folder: Path, *, prefix: str = "recoup_load"
+) -> Iterator[str]:
     """Yield the URL of a new empty database, removed afterwards.
 
-    ``sqlite``: a file in ``folder``. ``postgres``: a database with a random name on
-    the server of ``base_url`` (same role), dropped with ``WITH (FORCE)`` at the end.
+    ``sqlite``: a file in ``folder``. ``postgres``: a database with a random name
+    starting with ``prefix`` on the server of ``base_url`` (same role), dropped at the end.
     """
     if kind == "sqlite":
-        yield f"sqlite:///{folder / 'load.sqlite3'}"
+        yield f"sqlite:///{folder / (prefix + '.sqlite3')}"
         return
     if not base_url:
         raise SystemExit("postgres needs --database-url or RECOUP_TEST_POSTGRES_URL")
     require_local(base_url)
-    name = f"recoup_load_{secrets.token_hex(4)}"
+    name = f"{prefix}_{secrets.token_hex(4)}"
     admin = create_engine(base_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         with admin.connect() as connection:

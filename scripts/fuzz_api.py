@@ -19,15 +19,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ProgrammingError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.load_support import free_port, fresh_database
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "scripts" / "schemathesis.toml"
@@ -38,48 +39,10 @@ START_TIMEOUT_S = 60.0
 SUPERVISOR_EXCLUDED = ("/api/v1/supervisor/logout",)
 
 
-def drop_database(admin: Engine, name: str) -> None:
-    """Drop ``name``, ending the connections left on it. ``WITH (FORCE)`` is refused while
-    an autovacuum worker is on the database (no role of ours may signal it); a plain
-    DROP stops autovacuum itself, so it is the fallback."""
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    except ProgrammingError:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def fresh_database(admin_url: str | None, folder: Path) -> Iterator[str]:
-    """A new empty database: next to ``admin_url`` on PostgreSQL, else a SQLite file."""
-    if not admin_url:
-        yield f"sqlite:///{folder / 'fuzz.sqlite3'}"
-        return
-    url = make_url(admin_url)
-    name = f"recoup_fuzz_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        drop_database(admin, name)
-        admin.dispose()
-
-
 @contextmanager
 def running_server(database_url: str, log_path: Path) -> Iterator[str]:
     """``main.py serve`` with two workers on the demo data; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [
         sys.executable, str(ROOT / "main.py"), "serve", "--port", str(port),
@@ -150,7 +113,12 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="recoup-fuzz-"))
     log_path = folder / "server.log"
     try:
-        with fresh_database(args.database_url, folder) as database_url:
+        with fresh_database(
+            "postgres" if args.database_url else "sqlite",
+            args.database_url,
+            folder,
+            prefix="recoup_fuzz",
+        ) as database_url:
             backend = make_url(database_url).get_backend_name()
             print(f"== fuzzing the API on {backend}", flush=True)
             with running_server(database_url, log_path) as url:

@@ -7,18 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from sqlalchemy import Engine
 
 from server.config import ServerSettings
 from server.db import UTCDateTime, make_engine, make_session_factory
 from server.flags import FlagFilter, list_flags
-from server.migrate import alembic_config
+from tests.server.migration_support import FLAG_HISTORY, LOTS_TABLE, migrate
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 LOTS = ("north", "south", "a|b")
 
-_lots = sa.table("lots", sa.column("id", sa.String), sa.column("name", sa.String))
 _entries = sa.table(
     "blacklist_entries",
     sa.column("plate", sa.String),
@@ -28,27 +26,6 @@ _entries = sa.table(
     sa.column("last_seq", sa.Integer),
     sa.column("entry", sa.JSON),
 )
-_history = sa.table(
-    "flag_history",
-    sa.column("plate", sa.String),
-    sa.column("status", sa.String),
-    sa.column("session_ids", sa.JSON),
-    sa.column("unpaid_cents", sa.Integer),
-    sa.column("currency", sa.String),
-    sa.column("lots", sa.JSON),
-    sa.column("first_unpaid_at", UTCDateTime),
-    sa.column("reason", sa.String),
-    sa.column("decided_by", sa.String),
-    sa.column("source", sa.String),
-    sa.column("decided_at", UTCDateTime),
-)
-
-
-def _migrate(engine: Engine, revision: str, *, down: bool = False) -> None:
-    cfg = alembic_config()
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(cfg, revision)
 
 
 def _session(session_id: int, lot_id: str) -> dict:
@@ -90,9 +67,9 @@ def _entry(plate: str, minutes: int, *lots: str) -> dict:
 def engine_at_0005(settings: ServerSettings) -> Iterator[Engine]:
     """An engine on a database at revision 0005 holding three entries and a decided flag."""
     engine = make_engine(settings.database_url)
-    _migrate(engine, "0005")
+    migrate(engine, "0005")
     with engine.begin() as connection:
-        connection.execute(sa.insert(_lots), [{"id": lot, "name": lot} for lot in LOTS])
+        connection.execute(sa.insert(LOTS_TABLE), [{"id": lot, "name": lot} for lot in LOTS])
         connection.execute(
             sa.insert(_entries),
             [
@@ -102,7 +79,7 @@ def engine_at_0005(settings: ServerSettings) -> Iterator[Engine]:
             ],
         )
         connection.execute(
-            sa.insert(_history),
+            sa.insert(FLAG_HISTORY),
             {
                 "plate": "OLD111",
                 "status": "waived",
@@ -128,7 +105,7 @@ def _stored_lots(engine: Engine) -> dict[str, str]:
 
 
 def test_upgrade_fills_the_lots_of_existing_entries(engine_at_0005: Engine) -> None:
-    _migrate(engine_at_0005, "head")
+    migrate(engine_at_0005, "head")
     assert _stored_lots(engine_at_0005) == {
         "ABC123": "|north|south|",
         "PQR789": "|a%7Cb|",
@@ -152,11 +129,11 @@ def test_upgrade_fills_the_lots_of_existing_entries(engine_at_0005: Engine) -> N
 
 
 def test_downgrade_and_upgrade_again_keep_every_row(engine_at_0005: Engine) -> None:
-    _migrate(engine_at_0005, "head")
-    _migrate(engine_at_0005, "0005", down=True)
+    migrate(engine_at_0005, "head")
+    migrate(engine_at_0005, "0005", down=True)
     columns = {c["name"] for c in sa.inspect(engine_at_0005).get_columns("blacklist_entries")}
     assert "lots" not in columns
-    _migrate(engine_at_0005, "head")
+    migrate(engine_at_0005, "head")
     assert set(_stored_lots(engine_at_0005)) == {"ABC123", "PQR789", "XYZ789"}
     with engine_at_0005.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM flag_history")).scalar() == 1

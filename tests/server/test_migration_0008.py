@@ -8,19 +8,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from sqlalchemy import Engine
 
 from server.config import ServerSettings
 from server.db import UTCDateTime, make_engine, make_session_factory
 from server.flags import FlagFilter, list_flags
-from server.migrate import alembic_config
+from tests.server.migration_support import FLAG_HISTORY, LOTS_TABLE, migrate
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 EVERY = ("active", "disputed", "waived", "cleared")
 TRGM = {"ix_blacklist_entries_plate_trgm", "ix_flag_history_plate_trgm"}
 
-_lots = sa.table("lots", sa.column("id", sa.String), sa.column("name", sa.String))
 _entries = sa.table(
     "blacklist_entries",
     sa.column("plate", sa.String),
@@ -31,27 +29,6 @@ _entries = sa.table(
     sa.column("entry", sa.JSON),
     sa.column("lots", sa.Text),
 )
-_history = sa.table(
-    "flag_history",
-    sa.column("plate", sa.String),
-    sa.column("status", sa.String),
-    sa.column("session_ids", sa.JSON),
-    sa.column("unpaid_cents", sa.Integer),
-    sa.column("currency", sa.String),
-    sa.column("lots", sa.JSON),
-    sa.column("first_unpaid_at", UTCDateTime),
-    sa.column("reason", sa.String),
-    sa.column("decided_by", sa.String),
-    sa.column("source", sa.String),
-    sa.column("decided_at", UTCDateTime),
-)
-
-
-def _migrate(engine: Engine, revision: str, *, down: bool = False) -> None:
-    cfg = alembic_config()
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(cfg, revision)
 
 
 def _entry(plate: str, minutes: int, status: str, *lots: str) -> dict:
@@ -109,10 +86,10 @@ def _decision(plate: str, minutes: int, status: str, *lots: str) -> dict:
 def engine_at_0007(settings: ServerSettings) -> Iterator[Engine]:
     """An engine on a database at revision 0007 holding current and decided flags."""
     engine = make_engine(settings.database_url)
-    _migrate(engine, "0007")
+    migrate(engine, "0007")
     with engine.begin() as connection:
         connection.execute(
-            sa.insert(_lots), [{"id": lot, "name": lot} for lot in ("north", "south", "a|b")]
+            sa.insert(LOTS_TABLE), [{"id": lot, "name": lot} for lot in ("north", "south", "a|b")]
         )
         connection.execute(
             sa.insert(_entries),
@@ -124,7 +101,7 @@ def engine_at_0007(settings: ServerSettings) -> Iterator[Engine]:
             ],
         )
         connection.execute(
-            sa.insert(_history),
+            sa.insert(FLAG_HISTORY),
             [
                 _decision("OLD111", 5, "waived", "south"),
                 _decision("ABC123", 6, "cleared", "north"),
@@ -150,7 +127,7 @@ def test_upgrade_counts_the_flags_and_indexes_their_lots_and_plates(
     engine_at_0007: Engine,
 ) -> None:
     engine = engine_at_0007
-    _migrate(engine, "head")
+    migrate(engine, "head")
     with engine.connect() as connection:
         counters = connection.execute(
             sa.text(
@@ -211,15 +188,15 @@ def test_upgrade_counts_the_flags_and_indexes_their_lots_and_plates(
 
 def test_downgrade_and_upgrade_again(engine_at_0007: Engine) -> None:
     engine = engine_at_0007
-    _migrate(engine, "head")
-    _migrate(engine, "0007", down=True)
+    migrate(engine, "head")
+    migrate(engine, "0007", down=True)
     tables = set(sa.inspect(engine).get_table_names())
     assert not {"flag_lots", "flag_lot_counts", "flag_plate_grams"} & tables
     columns = {column["name"] for column in sa.inspect(engine).get_columns("server_state")}
     assert "active_flags" not in columns
     assert not TRGM & (_indexes(engine, "blacklist_entries") | _indexes(engine, "flag_history"))
     assert "ix_blacklist_entries_lots" in _indexes(engine, "blacklist_entries")
-    _migrate(engine, "head")
+    migrate(engine, "head")
     assert "ix_blacklist_entries_lots" not in _indexes(engine, "blacklist_entries")
     assert _listed(engine, lot="south")[1] == 3
 
@@ -235,7 +212,7 @@ def test_without_pg_trgm_the_migration_still_runs_and_the_search_still_answers(
         database = connection.execute(sa.text("SELECT current_database()")).scalar_one()
         connection.execute(sa.text(f'REVOKE CREATE ON DATABASE "{database}" FROM CURRENT_USER'))
     with caplog.at_level(logging.WARNING):
-        _migrate(engine, "head")
+        migrate(engine, "head")
     assert any("pg_trgm could not be created" in record.getMessage() for record in caplog.records)
     assert not TRGM & (_indexes(engine, "blacklist_entries") | _indexes(engine, "flag_history"))
     assert _listed(engine, plate="BC1") == ([("ABC123", "cleared"), ("ABC123", "active")], 2)

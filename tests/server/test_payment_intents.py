@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from alembic import command
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Uuid, bindparam, func, select, text
@@ -20,11 +19,11 @@ from server.app import create_app
 from server.cli import ServerThread
 from server.config import ServerSettings
 from server.db import make_engine
-from server.migrate import alembic_config
 from server.models import Outcome, Payment
 from server.seed import seed_demo
 from tests.server.conftest import TOKEN_A
 from tests.server.helpers import API, all_changes, history, outcome_body, read_body, unpaid_ids
+from tests.server.migration_support import migrate
 
 BANNER = "SANDBOX - no real money moves"
 
@@ -438,10 +437,7 @@ def test_migration_0002_keeps_existing_payments(settings: ServerSettings) -> Non
         "VALUES (1, :oid, 500, 'cash', :now)",
     ]
     try:
-        cfg = alembic_config()
-        with engine.begin() as connection:
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, "0001")
+        migrate(engine, "0001")
         with engine.begin() as connection:
             for sql in rows:
                 statement = text(sql)
