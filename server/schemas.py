@@ -49,7 +49,16 @@ Plate = Annotated[
 ]
 #: No NUL character: PostgreSQL text cannot hold one (the database would refuse the row).
 NO_NUL = r"^[^\x00]*$"
-SessionId = Annotated[int, Field(ge=1, le=INT32_MAX)]
+
+
+def _not_bool(value: object) -> object:
+    """Refuse true and false where a number is due (pydantic would read them as 1 and 0)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true or false")
+    return value
+
+
+SessionId = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=INT32_MAX)]
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
@@ -64,7 +73,9 @@ def _iso_text(value: object) -> object:
 
 #: A date and time with its UTC offset, written in ISO 8601 (never a bare number).
 IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
-Cents = Annotated[int, Field(ge=0, le=CENTS_MAX)]
+Cents = Annotated[int, BeforeValidator(_not_bool), Field(ge=0, le=CENTS_MAX)]
+#: A recognizer's confidence, 0 to 1.
+Confidence = Annotated[float, BeforeValidator(_not_bool), Field(ge=0.0, le=1.0)]
 SessionStatus = Literal["unpaid", "paid", "disputed", "waived"]
 EntryStatus = Literal["active", "disputed"]
 VehicleStatus = Literal["active", "disputed", "clear"]
@@ -150,7 +161,7 @@ class ReadIn(BaseModel):
     plate: Plate
     lane: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
     seen_at: IsoDateTime
-    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    confidence: Confidence | None = None
     source: Literal["camera", "manual"]
 
 

@@ -60,6 +60,19 @@ def test_huge_amounts_and_session_ids_in_bodies_are_refused(
         assert detail["errors"]
 
 
+def test_true_and_false_are_not_read_as_numbers(client: TestClient, auth_a: dict) -> None:
+    ids = unpaid_ids(client, auth_a, "ABC123")
+    for path, body in (
+        ("/reads", read_body("ABC123", confidence=False)),
+        ("/outcomes", outcome_body("ABC123", ids, True)),
+        ("/outcomes", outcome_body("ABC123", [True], 100)),
+    ):
+        detail = _error(client.post(f"{API}{path}", json=body, headers=auth_a), 422,
+                        "invalid_request")  # fmt: skip
+        assert detail["errors"]
+    assert unpaid_ids(client, auth_a, "ABC123") == ids
+
+
 def test_a_non_finite_number_is_not_echoed(client: TestClient, auth_a: dict) -> None:
     response = client.post(
         f"{API}/reads",
