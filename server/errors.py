@@ -11,7 +11,9 @@ database did not answer in time), both with ``Retry-After``.
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
@@ -21,6 +23,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Send
 
 from server.db_workers import Overloaded
 from server.schemas import ErrorOut
@@ -51,6 +54,29 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     """The JSON of an error answer."""
     return {"detail": {"code": code, "message": message, **extra}}
+
+
+async def send_error(
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+) -> None:
+    """Answer with an error straight through ASGI (middleware in front of FastAPI)."""
+    payload = json.dumps(error_body(code, message)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
 
 
 def _location(loc: Any) -> list[str | int]:

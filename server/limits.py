@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.errors import send_error
 
 
 class BodySizeLimit:
@@ -51,26 +52,13 @@ class BodySizeLimit:
         await self.app(scope, _replay([body], receive), send)
 
     async def _reject(self, send: Send, limit: int) -> None:
-        payload = json.dumps(
-            {
-                "detail": {
-                    "code": "payload_too_large",
-                    "message": f"request body larger than {limit} bytes",
-                }
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
+        await send_error(
+            send,
+            413,
+            "payload_too_large",
+            f"request body larger than {limit} bytes",
+            [(b"connection", b"close")],
         )
-        await send({"type": "http.response.body", "body": payload})
 
 
 def _content_length(scope: Scope) -> int | None:

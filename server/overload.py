@@ -11,8 +11,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.db_workers import DatabaseWorkers
-
-_BODY = b'{"detail":{"code":"overloaded","message":"the server is busy; try again later"}}'
+from server.errors import send_error
 
 
 class OverloadGate:
@@ -27,15 +26,10 @@ class OverloadGate:
         if scope["type"] != "http" or not self.database.full:
             await self.app(scope, receive, send)
             return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 503,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(_BODY)).encode()),
-                    (b"retry-after", str(self.database.retry_after_s).encode()),
-                ],
-            }
+        await send_error(
+            send,
+            503,
+            "overloaded",
+            "the server is busy; try again later",
+            [(b"retry-after", str(self.database.retry_after_s).encode())],
         )
-        await send({"type": "http.response.body", "body": _BODY})
