@@ -221,7 +221,6 @@ def read_row_bytes(url: str) -> float | None:
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
-            connection.execute(text("ANALYZE plate_reads"))
             rows = int(connection.scalar(text("SELECT count(*) FROM plate_reads")) or 0)
             size = int(connection.scalar(text("SELECT pg_total_relation_size('plate_reads')")))
     finally:
