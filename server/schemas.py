@@ -26,9 +26,6 @@ INT32_MAX = 2**31 - 1
 SEQ_MAX = INT32_MAX
 CENTS_MAX = INT32_MAX
 PLATE_MAX = 32
-#: A letter or a digit somewhere (Python and JSON Schema regexes alike: a word character
-#: that is not the underscore); the server keeps only letters and digits of a plate.
-HAS_LETTER_OR_DIGIT = r"[^\W_]"
 
 
 def normalize_checked(value: str) -> str:
@@ -44,7 +41,9 @@ def normalize_checked(value: str) -> str:
 
 Plate = Annotated[
     str,
-    Field(min_length=1, max_length=PLATE_MAX, pattern=HAS_LETTER_OR_DIGIT),
+    # No pattern: "a letter or digit somewhere" in JSON Schema's regexes means an ASCII
+    # one, and plates of other scripts are valid; normalize_checked refuses the rest.
+    Field(min_length=1, max_length=PLATE_MAX),
     AfterValidator(normalize_checked),
 ]
 #: No NUL character: PostgreSQL text cannot hold one (the database would refuse the row).
